@@ -1,0 +1,29 @@
+# Warnings are bugs: every target in the tree is built with these.
+add_compile_options(-Wall -Wextra -Werror)
+
+if(KTSTATS_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+elseif(KTSTATS_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT KTSTATS_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "KTSTATS_SANITIZE must be empty, 'address' or 'thread', not '${KTSTATS_SANITIZE}'")
+endif()
+
+if(KTSTATS_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "KTSTATS_FUZZ needs clang: configure with -DCMAKE_CXX_COMPILER=clang++ (apt-get install -y clang)")
+  endif()
+  # Coverage for the fuzzer, ASan+UBSan to turn bugs into crashes.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# A sanitizer runtime cannot be linked statically, so the static relay is
+# only static in plain builds.
+if(KTSTATS_SANITIZE STREQUAL "" AND NOT KTSTATS_FUZZ)
+  set(KTSTATS_STATIC_RELAY ON)
+else()
+  set(KTSTATS_STATIC_RELAY OFF)
+endif()

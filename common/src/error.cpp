@@ -1,0 +1,69 @@
+#include "ktstats/error.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "ktstats/errno_text.hpp"
+#include "ktstats/terminal_text.hpp"
+
+namespace ktstats {
+namespace {
+
+constexpr std::size_t kShownPeerBytes = 200;
+
+// A peer's JSON for a message: a string as its text, anything else as
+// compact JSON; escaped and cut either way.
+std::string peer_json(const boost::json::value& value) {
+  if (const auto* text = value.if_string()) return escape_for_terminal(*text, kShownPeerBytes);
+  return escape_for_terminal(boost::json::serialize(value), kShownPeerBytes);
+}
+
+// Upstream servers put the error's text in args.resp.
+std::string scheduler_error_text(const boost::json::value& args) {
+  if (const auto* object = args.if_object()) {
+    if (const auto* resp = object->if_contains("resp"); resp != nullptr && resp->is_string()) {
+      return peer_json(*resp);
+    }
+  }
+  return peer_json(args);
+}
+
+std::string duration_text(std::chrono::milliseconds after) {
+  const auto ms = after.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms) + " ms";
+}
+
+struct Describe {
+  std::string operator()(const RequestTooLarge& e) const {
+    return "request of " + std::to_string(e.size) + " bytes exceeds the " +
+           std::to_string(e.max) + "-byte cap";
+  }
+  std::string operator()(const ResponseTooLarge& e) const {
+    return "response line reached " + std::to_string(e.size) + " bytes without a newline (cap " +
+           std::to_string(e.max) + "); it was discarded";
+  }
+  std::string operator()(const NoScheduler& e) const {
+    return "no scheduler answered: " + escape_for_terminal(e.reason, kShownPeerBytes);
+  }
+  std::string operator()(const SchedulerError& e) const {
+    return "scheduler returned " + errno_text(e.errno_value) + ": " + scheduler_error_text(e.args);
+  }
+  std::string operator()(const MissingResp& e) const {
+    return "response has no \"resp\" in its args: " + peer_json(e.args);
+  }
+  std::string operator()(const Cancelled&) const { return "request cancelled"; }
+  std::string operator()(const Timeout& e) const {
+    return "no answer within " + duration_text(e.after);
+  }
+  std::string operator()(const Transport& e) const {
+    if (e.error == 0) return e.what;
+    return e.what + ": " + errno_text(e.error);
+  }
+  std::string operator()(const Protocol& e) const { return "protocol error: " + e.what; }
+};
+
+}  // namespace
+
+std::string describe(const Error& error) { return std::visit(Describe{}, error); }
+
+}  // namespace ktstats

@@ -1,0 +1,66 @@
+#include "ktstats/response.hpp"
+
+#include <limits>
+
+#include <boost/json/object.hpp>
+
+#include "ktstats/json_line.hpp"
+#include "ktstats/relay_line.hpp"
+
+namespace ktstats {
+namespace {
+
+Result<int> decode_errno(const boost::json::value& value, std::string_view line) {
+  const bool integral = value.is_int64() || value.is_uint64();
+  if (!integral) return Protocol{"response \"errno\" is not an integer: " + line_excerpt(line)};
+  constexpr auto lo = std::numeric_limits<int>::min();
+  constexpr auto hi = std::numeric_limits<int>::max();
+  if (value.is_uint64()) {
+    if (value.get_uint64() > static_cast<std::uint64_t>(hi)) {
+      return Protocol{"response \"errno\" is out of range: " + line_excerpt(line)};
+    }
+    return static_cast<int>(value.get_uint64());
+  }
+  const auto n = value.get_int64();
+  if (n < lo || n > hi) return Protocol{"response \"errno\" is out of range: " + line_excerpt(line)};
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+Result<Response> decode_response(std::string_view line) {
+  auto parsed = parse_json_line(line);
+  if (!parsed) return std::move(parsed).error();
+  if (auto reason = relay_error_reason(*parsed)) return NoScheduler{std::move(*reason)};
+
+  auto* envelope = parsed->if_object();
+  if (envelope == nullptr) return Protocol{"response is not a JSON object: " + line_excerpt(line)};
+
+  Response response;
+  if (const auto* errno_value = envelope->if_contains("errno")) {
+    auto decoded = decode_errno(*errno_value, line);
+    if (!decoded) return std::move(decoded).error();
+    response.errno_value = *decoded;
+  }
+  if (auto* args = envelope->if_contains("args")) response.args = std::move(*args);
+  return response;
+}
+
+Result<boost::json::value> extract_resp(Response response) {
+  if (response.errno_value != 0) {
+    return SchedulerError{response.errno_value, std::move(response.args)};
+  }
+  auto* args = response.args.if_object();
+  if (args == nullptr) return MissingResp{std::move(response.args)};
+  auto* resp = args->if_contains("resp");
+  if (resp == nullptr) return MissingResp{std::move(response.args)};
+  return std::move(*resp);
+}
+
+Result<boost::json::value> decode_resp_payload(std::string_view line) {
+  auto response = decode_response(line);
+  if (!response) return std::move(response).error();
+  return extract_resp(std::move(*response));
+}
+
+}  // namespace ktstats

@@ -1,0 +1,53 @@
+#include "ktstats/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "ktstats/errno_text.hpp"
+
+namespace ktstats {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Describe, EveryKindHasItsLine) {
+  EXPECT_EQ(describe(RequestTooLarge{262145, 262144}),
+            "request of 262145 bytes exceeds the 262144-byte cap");
+  EXPECT_EQ(describe(ResponseTooLarge{262146, 262144}),
+            "response line reached 262146 bytes without a newline (cap 262144); it was discarded");
+  EXPECT_EQ(describe(NoScheduler{"no scheduler socket"}), "no scheduler answered: no scheduler socket");
+  EXPECT_EQ(describe(SchedulerError{2, boost::json::parse(R"({"resp":"gone"})")}),
+            "scheduler returned ENOENT (No such file or directory): gone");
+  EXPECT_EQ(describe(SchedulerError{5, boost::json::parse(R"({"code":1})")}),
+            R"(scheduler returned EIO (Input/output error): {"code":1})");
+  EXPECT_EQ(describe(MissingResp{boost::json::parse("[1]")}),
+            "response has no \"resp\" in its args: [1]");
+  EXPECT_EQ(describe(Cancelled{}), "request cancelled");
+  EXPECT_EQ(describe(Timeout{5s}), "no answer within 5 s");
+  EXPECT_EQ(describe(Timeout{250ms}), "no answer within 250 ms");
+  EXPECT_EQ(describe(Transport{"connect to /run/x.sock", ECONNREFUSED}),
+            "connect to /run/x.sock: ECONNREFUSED (Connection refused)");
+  EXPECT_EQ(describe(Transport{"peer closed the connection"}), "peer closed the connection");
+  EXPECT_EQ(describe(Protocol{"bad"}), "protocol error: bad");
+}
+
+TEST(Describe, PeerTextIsEscapedAndCut) {
+  const auto text = describe(NoScheduler{"\x1b]0;owned\x07" + std::string(500, 'a')});
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  EXPECT_NE(text.find("\\x1b]0;owned\\x07"), std::string::npos);
+  EXPECT_LT(text.size(), 260u);
+  EXPECT_EQ(text.substr(text.size() - 3), "...");
+
+  const auto scheduler = describe(SchedulerError{22, boost::json::value("\x1b[2J")});
+  EXPECT_EQ(scheduler, "scheduler returned EINVAL (Invalid argument): \\x1b[2J");
+}
+
+TEST(ErrnoText, NamesAndFallsBack) {
+  EXPECT_EQ(errno_text(EINVAL), "EINVAL (Invalid argument)");
+  EXPECT_EQ(errno_text(4242), "errno 4242");
+  EXPECT_EQ(errno_text(-1), "errno -1");
+}
+
+}  // namespace
+}  // namespace ktstats

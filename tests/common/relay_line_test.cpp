@@ -1,0 +1,62 @@
+#include "ktstats/relay_line.hpp"
+
+#include <gtest/gtest.h>
+
+#include "ktstats/json_line.hpp"
+
+namespace ktstats {
+namespace {
+
+TEST(RelayError, WireBytes) {
+  EXPECT_EQ(encode_relay_error("no scheduler socket"), R"({"ktstr_relay_error":"no scheduler socket"})");
+  EXPECT_EQ(encode_relay_error("a \"quoted\"\nreason"),
+            R"({"ktstr_relay_error":"a \"quoted\"\nreason"})");
+}
+
+TEST(RelayError, RecognisedOnlyWithAStringReason) {
+  auto reason = [](std::string_view line) { return relay_error_reason(*parse_json_line(line)); };
+  EXPECT_EQ(reason(R"({"ktstr_relay_error":"response cap overflow"})"), "response cap overflow");
+  EXPECT_EQ(reason(encode_relay_error("x")), "x");
+  EXPECT_EQ(reason(R"({"ktstr_relay_error":1})"), std::nullopt);
+  EXPECT_EQ(reason(R"({"errno":0,"args":{"resp":{}}})"), std::nullopt);
+  EXPECT_EQ(reason(R"(["ktstr_relay_error"])"), std::nullopt);
+}
+
+TEST(Sync, RequestWireAndRoundTrip) {
+  EXPECT_EQ(encode_sync_request("abc-123_Z"), R"({"ktstats_sync":"abc-123_Z"})");
+  EXPECT_EQ(decode_sync_request(R"({"ktstats_sync":"abc-123_Z"})"), "abc-123_Z");
+  EXPECT_EQ(decode_sync_request(R"( {"ktstats_sync" : "n1"} )"), "n1");
+}
+
+TEST(Sync, RequestRejectsAnythingElse) {
+  EXPECT_EQ(decode_sync_request(R"({"req":"stats"})"), std::nullopt);
+  EXPECT_EQ(decode_sync_request(R"({"ktstats_sync":""})"), std::nullopt);
+  EXPECT_EQ(decode_sync_request(R"({"ktstats_sync":"has space"})"), std::nullopt);
+  EXPECT_EQ(decode_sync_request(R"({"ktstats_sync":1})"), std::nullopt);
+  EXPECT_EQ(decode_sync_request(R"({"ktstats_sync":"n","req":"stats"})"), std::nullopt);
+  EXPECT_EQ(decode_sync_request("{\"ktstats_sync\":\"" + std::string(65, 'a') + "\"}"),
+            std::nullopt);
+  EXPECT_EQ(decode_sync_request(R"({"ktstats_sync":"n")"), std::nullopt);
+  // A reply is not a request: a relay must not answer its own echo.
+  EXPECT_EQ(decode_sync_request(encode_sync_reply({"n", "1.0"})), std::nullopt);
+}
+
+TEST(Sync, ReplyWireAndRoundTrip) {
+  const SyncReply reply{"n42", "0.1.0"};
+  EXPECT_EQ(encode_sync_reply(reply), R"({"ktstats_sync":"n42","relay":"ktstats-relay","version":"0.1.0"})");
+  EXPECT_EQ(decode_sync_reply(encode_sync_reply(reply)), reply);
+  EXPECT_EQ(decode_sync_reply(R"({"ktstats_sync":"n42"})"), std::nullopt);
+  EXPECT_EQ(decode_sync_reply(R"({"errno":0,"args":{"resp":"ktstats_sync"}})"), std::nullopt);
+}
+
+TEST(Nonce, Validity) {
+  EXPECT_TRUE(is_valid_nonce("a"));
+  EXPECT_TRUE(is_valid_nonce(std::string(64, 'z')));
+  EXPECT_FALSE(is_valid_nonce(std::string(65, 'z')));
+  EXPECT_FALSE(is_valid_nonce(""));
+  EXPECT_FALSE(is_valid_nonce("a\"b"));
+  EXPECT_FALSE(is_valid_nonce("\xc3\xa9"));
+}
+
+}  // namespace
+}  // namespace ktstats

@@ -1,0 +1,67 @@
+// Feeds arbitrary bytes through the line framer and every wire decoder, and
+// checks the properties that must hold for any input.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "ktstats/line_framer.hpp"
+#include "ktstats/relay_line.hpp"
+#include "ktstats/request.hpp"
+#include "ktstats/response.hpp"
+#include "ktstats/terminal_text.hpp"
+
+namespace {
+
+constexpr std::size_t kFuzzLineCap = 4096;
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+void check_terminal_safe(std::string_view text) {
+  for (unsigned char c : text) require(c >= 0x20 && c != 0x7F);
+}
+
+void check_line(std::string_view line) {
+  require(line.size() <= kFuzzLineCap);
+
+  if (auto request = ktstats::decode_request(line)) {
+    // What decodes re-encodes, and the encoding decodes to the same request.
+    auto encoded = ktstats::encode_request(*request);
+    if (encoded) {
+      auto again = ktstats::decode_request(*encoded);
+      require(again.ok() && *again == *request);
+    }
+  } else {
+    check_terminal_safe(ktstats::describe(request.error()));
+  }
+
+  auto payload = ktstats::decode_resp_payload(line);
+  if (!payload) check_terminal_safe(ktstats::describe(payload.error()));
+
+  if (auto nonce = ktstats::decode_sync_request(line)) {
+    require(ktstats::decode_sync_request(ktstats::encode_sync_request(*nonce)) == nonce);
+  }
+  (void)ktstats::decode_sync_reply(line);
+  check_terminal_safe(ktstats::escape_for_terminal(line));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  // The first byte picks the chunk size, so splits land anywhere.
+  const std::size_t chunk = 1 + data[0] % 64;
+  std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
+  ktstats::LineFramer framer(kFuzzLineCap);
+  while (!bytes.empty()) {
+    const auto piece = bytes.substr(0, chunk);
+    bytes.remove_prefix(piece.size());
+    framer.feed(piece);
+    require(framer.partial_bytes() <= kFuzzLineCap + 1);
+    while (auto frame = framer.next()) {
+      if (const auto* line = std::get_if<std::string>(&*frame)) check_line(*line);
+    }
+  }
+  return 0;
+}
