@@ -1,0 +1,223 @@
+#include "relay_core.hpp"
+
+#include "ktstats/relay_line.hpp"
+
+namespace ktstats::relay {
+namespace {
+
+constexpr std::size_t kCompactAfter = 64 * 1024;
+
+bool is_blank(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+}  // namespace
+
+RelayCore::RelayCore(RelayEffects& effects, RelayLimits limits, std::string version)
+    : effects_(effects),
+      limits_(limits),
+      version_(std::move(version)),
+      host_framer_(limits.max_line),
+      scheduler_framer_(limits.max_line) {}
+
+bool RelayCore::host_backed_up() const {
+  return host_output_.size() - host_output_sent_ > limits_.host_output_high_water;
+}
+
+bool RelayCore::wants_host_input() const { return !host_framer_.has_frame() && !host_backed_up(); }
+
+void RelayCore::on_host_bytes(std::string_view bytes) {
+  host_framer_.feed(bytes);
+  take_host_lines();
+}
+
+void RelayCore::take_host_lines() {
+  while (!host_backed_up()) {
+    auto frame = host_framer_.next();
+    if (!frame) break;
+    if (std::holds_alternative<LineTooLong>(*frame)) {
+      ++counters_.requests;
+      accept_request({Kind::kAnswer, relay_error("request line exceeds " +
+                                                 std::to_string(limits_.max_line) + " bytes")});
+      continue;
+    }
+    auto& line = std::get<std::string>(*frame);
+    if (is_blank(line)) continue;
+    ++counters_.requests;
+    if (auto nonce = decode_sync_request(line)) {
+      accept_request({Kind::kAnswer, encode_sync_reply({std::move(*nonce), version_})});
+    } else {
+      accept_request({Kind::kForward, std::move(line)});
+    }
+  }
+  pump();
+}
+
+void RelayCore::accept_request(Pending pending) {
+  const bool full = queued_count_ >= limits_.max_queued ||
+                    queued_bytes_ + pending.line.size() > limits_.max_queued_bytes;
+  if (full) {
+    reject_request();
+    return;
+  }
+  ++queued_count_;
+  queued_bytes_ += pending.line.size();
+  queue_.push_back(std::move(pending));
+}
+
+void RelayCore::reject_request() {
+  if (!queue_.empty() && queue_.back().kind == Kind::kRejects) {
+    ++queue_.back().repeat;
+    return;
+  }
+  queue_.push_back({Kind::kRejects,
+                    "relay queue full (" + std::to_string(limits_.max_queued) +
+                        " requests waiting)"});
+}
+
+void RelayCore::pump() {
+  while (!queue_.empty() && !in_flight_ && !host_backed_up()) {
+    Pending& head = queue_.front();
+    switch (head.kind) {
+      case Kind::kForward:
+        if (forward_head()) return;
+        break;
+      case Kind::kAnswer:
+        emit(head.line);
+        pop_head();
+        break;
+      case Kind::kRejects:
+        emit(relay_error(head.line));
+        if (--head.repeat == 0) queue_.pop_front();
+        break;
+    }
+  }
+}
+
+// Sends the head request; false when it was answered with an error instead.
+bool RelayCore::forward_head() {
+  if (!scheduler_connected_) {
+    if (auto failure = effects_.connect_scheduler()) {
+      emit(relay_error(*failure));
+      pop_head();
+      return false;
+    }
+    scheduler_connected_ = true;
+  }
+  effects_.send_to_scheduler(queue_.front().line);
+  in_flight_ = true;
+  effects_.start_response_timer();
+  return true;
+}
+
+void RelayCore::pop_head() {
+  const Pending& head = queue_.front();
+  if (head.kind != Kind::kRejects) {
+    --queued_count_;
+    queued_bytes_ -= head.line.size();
+  }
+  queue_.pop_front();
+}
+
+void RelayCore::on_scheduler_bytes(std::string_view bytes) {
+  scheduler_framer_.feed(bytes);
+  while (auto frame = scheduler_framer_.next()) {
+    if (!in_flight_) {
+      // Nobody asked: a second answer, or noise. Never let it reach a
+      // later request.
+      ++counters_.stray_scheduler_lines;
+      continue;
+    }
+    if (const auto* line = std::get_if<std::string>(&*frame)) {
+      answer_in_flight(*line);
+    } else {
+      fail_in_flight("response line exceeds " + std::to_string(limits_.max_line) + " bytes");
+    }
+  }
+  pump();
+}
+
+void RelayCore::answer_in_flight(std::string_view line) {
+  effects_.stop_response_timer();
+  in_flight_ = false;
+  emit(line);
+  pop_head();
+}
+
+void RelayCore::fail_in_flight(const std::string& reason) {
+  effects_.stop_response_timer();
+  in_flight_ = false;
+  emit(relay_error(reason));
+  pop_head();
+}
+
+void RelayCore::on_scheduler_closed() {
+  const bool was_in_flight = in_flight_;
+  drop_scheduler();
+  if (!was_in_flight) return;
+  const std::string reason = "scheduler closed the connection";
+  fail_in_flight(reason);
+  // The queued requests were meant for that scheduler connection.
+  for (Pending& pending : queue_) {
+    if (pending.kind == Kind::kForward) pending = {Kind::kAnswer, relay_error(reason)};
+  }
+  pump();
+}
+
+void RelayCore::on_response_timeout(std::string_view after) {
+  if (!in_flight_) return;
+  // A late answer must never be taken for the next request's: drop the
+  // connection it would arrive on.
+  drop_scheduler();
+  fail_in_flight("no response from the scheduler within " + std::string(after));
+  pump();
+}
+
+void RelayCore::drop_scheduler() {
+  if (!scheduler_connected_) return;
+  effects_.close_scheduler();
+  scheduler_connected_ = false;
+  scheduler_framer_.reset();
+}
+
+std::string RelayCore::relay_error(const std::string& reason) {
+  ++counters_.relay_errors;
+  return encode_relay_error(reason);
+}
+
+void RelayCore::emit(std::string_view line) {
+  host_output_.append(line);
+  host_output_.push_back('\n');
+}
+
+std::string_view RelayCore::host_output() const {
+  return std::string_view(host_output_).substr(host_output_sent_);
+}
+
+void RelayCore::host_output_written(std::size_t bytes) {
+  host_output_sent_ += bytes;
+  if (host_output_sent_ == host_output_.size()) {
+    host_output_.clear();
+    host_output_sent_ = 0;
+  } else if (host_output_sent_ > kCompactAfter && host_output_sent_ * 2 > host_output_.size()) {
+    host_output_.erase(0, host_output_sent_);
+    host_output_sent_ = 0;
+  }
+  take_host_lines();
+}
+
+void RelayCore::end_session() {
+  if (in_flight_) effects_.stop_response_timer();
+  in_flight_ = false;
+  drop_scheduler();
+  host_framer_.reset();
+  queue_.clear();
+  queued_count_ = 0;
+  queued_bytes_ = 0;
+  host_output_.clear();
+  host_output_sent_ = 0;
+}
+
+bool RelayCore::idle() const { return queue_.empty() && !in_flight_ && host_output_.empty(); }
+
+}  // namespace ktstats::relay
