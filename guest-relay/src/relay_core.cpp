@@ -159,7 +159,10 @@ void RelayCore::on_scheduler_closed() {
   fail_in_flight(reason);
   // The queued requests were meant for that scheduler connection.
   for (Pending& pending : queue_) {
-    if (pending.kind == Kind::kForward) pending = {Kind::kAnswer, relay_error(reason)};
+    if (pending.kind != Kind::kForward) continue;
+    queued_bytes_ -= pending.line.size();
+    pending = {Kind::kAnswer, relay_error(reason)};
+    queued_bytes_ += pending.line.size();
   }
   pump();
 }

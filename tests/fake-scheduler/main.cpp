@@ -4,6 +4,9 @@
 // delta since the previous read on the same connection), and misbehaves on
 // request: --fault for every request, or a "fault" argument for one.
 //
+// --announce prints each request on stdout as it arrives, so a test can wait
+// for it.
+//
 // Faults: delay:MS, silent (never answers), close (closes without
 // answering), close-mid-line, oversize:BYTES (a line that long), garbage,
 // twice (answers twice), no-newline.
@@ -34,6 +37,7 @@ using boost::json::object;
 using boost::json::value;
 
 std::atomic<std::uint64_t> g_requests{0};
+bool g_announce = false;
 
 struct Connection {
   std::uint64_t reads = 0;
@@ -109,6 +113,10 @@ bool send_all(int fd, std::string_view bytes) {
 // Returns false when the connection must end.
 bool respond(int fd, const std::string& line, Connection& connection,
              const std::string& default_fault) {
+  if (g_announce) {
+    std::printf("request %s\n", line.c_str());
+    std::fflush(stdout);
+  }
   auto request = ktstats::decode_request(line);
   if (!request) {
     return send_all(fd, envelope(EINVAL, value(ktstats::describe(request.error()))));
@@ -174,6 +182,7 @@ int main(int argc, char** argv) {
   app.add_option("--socket", socket_path, "Socket to listen on")->capture_default_str();
   app.add_option("--fault", fault, "Misbehave on every request (see source)");
   app.add_flag("--close-after-accept", close_after_accept, "Close each connection at once");
+  app.add_flag("--announce", g_announce, "Print each request on stdout");
   CLI11_PARSE(app, argc, argv);
 
   std::signal(SIGPIPE, SIG_IGN);

@@ -1,0 +1,172 @@
+// The relay's request pipeline driven directly, no sockets.
+#include "relay_core.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "ktstats/relay_line.hpp"
+
+namespace ktstats::relay {
+namespace {
+
+struct RecordingEffects : RelayEffects {
+  std::optional<std::string> connect_failure;
+  int connects = 0, closes = 0, timers_started = 0, timers_stopped = 0;
+  std::vector<std::string> sent;
+
+  std::optional<std::string> connect_scheduler() override {
+    ++connects;
+    return connect_failure;
+  }
+  void send_to_scheduler(std::string_view line) override { sent.emplace_back(line); }
+  void close_scheduler() override { ++closes; }
+  void start_response_timer() override { ++timers_started; }
+  void stop_response_timer() override { ++timers_stopped; }
+};
+
+class RelayCoreTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> host_lines() {
+    std::vector<std::string> lines;
+    std::string_view out = core.host_output();
+    while (!out.empty()) {
+      const auto newline = out.find('\n');
+      lines.emplace_back(out.substr(0, newline));
+      out.remove_prefix(newline + 1);
+    }
+    core.host_output_written(core.host_output().size());
+    return lines;
+  }
+
+  RecordingEffects effects;
+  RelayLimits limits{.max_line = 64, .max_queued = 3, .max_queued_bytes = 200,
+                     .host_output_high_water = 256};
+  RelayCore core{effects, limits, "9.9"};
+};
+
+TEST_F(RelayCoreTest, OneAtATimeInOrderWithRelayAnswersQueuedBehind) {
+  core.on_host_bytes("A\n{\"ktstats_sync\":\"s\"}\nB\n");
+  EXPECT_EQ(effects.sent, std::vector<std::string>{"A"});
+  EXPECT_TRUE(host_lines().empty()) << "the sync answer must wait for A's answer";
+  core.on_scheduler_bytes("a\n");
+  EXPECT_EQ(host_lines(), (std::vector<std::string>{
+                              "a", R"({"ktstats_sync":"s","relay":"ktstats-relay","version":"9.9"})"}));
+  EXPECT_EQ(effects.sent, (std::vector<std::string>{"A", "B"}));
+  core.on_scheduler_bytes("b\n");
+  EXPECT_EQ(host_lines(), std::vector<std::string>{"b"});
+  EXPECT_TRUE(core.idle());
+  EXPECT_EQ(effects.connects, 1);
+}
+
+TEST_F(RelayCoreTest, ConnectFailureAnswersAndNextRequestRetries) {
+  effects.connect_failure = "no scheduler socket at /x";
+  core.on_host_bytes("A\n");
+  EXPECT_EQ(host_lines(), std::vector<std::string>{encode_relay_error("no scheduler socket at /x")});
+  effects.connect_failure.reset();
+  core.on_host_bytes("B\n");
+  EXPECT_EQ(effects.connects, 2);
+  EXPECT_EQ(effects.sent, std::vector<std::string>{"B"});
+}
+
+TEST_F(RelayCoreTest, QueueBoundRejectsInOrder) {
+  core.on_host_bytes("A\nB\nC\nD\nE\n");  // A in flight, B and C queued: 3 in all
+  core.on_scheduler_bytes("a\n");
+  core.on_scheduler_bytes("b\n");
+  core.on_scheduler_bytes("c\n");
+  const auto full = encode_relay_error("relay queue full (3 requests waiting)");
+  EXPECT_EQ(host_lines(), (std::vector<std::string>{"a", "b", "c", full, full}));
+  EXPECT_EQ(core.counters().requests, 5u);
+}
+
+TEST_F(RelayCoreTest, QueueByteBoundRejects) {
+  const std::string big(150, 'x');
+  core.on_host_bytes("A\n" + big.substr(0, 60) + "\n" + big.substr(0, 60) + "\n" +
+                     big.substr(0, 60) + "\n");
+  core.on_scheduler_bytes("a\n");
+  core.on_scheduler_bytes("b\n");
+  core.on_scheduler_bytes("c\n");
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[3], encode_relay_error("relay queue full (3 requests waiting)"));
+}
+
+TEST_F(RelayCoreTest, SchedulerCloseFailsInFlightAndQueuedForwardsOnly) {
+  core.on_host_bytes("A\nB\n{\"ktstats_sync\":\"s\"}\n");
+  core.on_scheduler_closed();
+  const auto closed = encode_relay_error("scheduler closed the connection");
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], closed);
+  EXPECT_EQ(lines[1], closed);
+  EXPECT_EQ(decode_sync_reply(lines[2])->nonce, "s");
+  EXPECT_EQ(effects.closes, 1);
+  core.on_host_bytes("C\n");
+  EXPECT_EQ(effects.connects, 2);
+}
+
+TEST_F(RelayCoreTest, TimeoutDropsConnectionAndLateBytesAreDiscarded) {
+  core.on_host_bytes("A\nB\n");
+  core.on_response_timeout("1s");
+  EXPECT_EQ(effects.closes, 1);
+  EXPECT_EQ(effects.sent, (std::vector<std::string>{"A", "B"}));  // B on a new connection
+  EXPECT_EQ(effects.connects, 2);
+  core.on_scheduler_bytes("b\n");
+  EXPECT_EQ(host_lines(), (std::vector<std::string>{
+                              encode_relay_error("no response from the scheduler within 1s"), "b"}));
+}
+
+TEST_F(RelayCoreTest, StrayAndOversizeSchedulerLines) {
+  core.on_scheduler_bytes("nobody asked\n");
+  EXPECT_EQ(core.counters().stray_scheduler_lines, 1u);
+  core.on_host_bytes("A\n");
+  core.on_scheduler_bytes(std::string(100, 'z'));
+  EXPECT_EQ(host_lines(), std::vector<std::string>{encode_relay_error("response line exceeds 64 bytes")});
+  core.on_host_bytes("B\n");
+  core.on_scheduler_bytes("zzz\nb\n");  // the tail of the long line, then B's answer
+  EXPECT_EQ(host_lines(), std::vector<std::string>{"b"});
+}
+
+TEST_F(RelayCoreTest, OversizeRequestAnsweredInPlace) {
+  core.on_host_bytes("A\n" + std::string(100, 'r') + "\nB\n");
+  core.on_scheduler_bytes("a\n");
+  core.on_scheduler_bytes("b\n");
+  EXPECT_EQ(host_lines(), (std::vector<std::string>{
+                              "a", encode_relay_error("request line exceeds 64 bytes"), "b"}));
+}
+
+TEST_F(RelayCoreTest, HostBackpressureStopsIntake) {
+  limits.max_queued = 10;
+  RelayCore core{effects, limits, "9.9"};
+  auto host_lines = [&core] {
+    std::size_t count = 0;
+    for (char c : core.host_output()) count += c == '\n';
+    core.host_output_written(core.host_output().size());
+    return std::vector<std::string>(count);
+  };
+  core.on_host_bytes("A\nB\n");
+  core.on_scheduler_bytes(std::string(60, 'a') + "\n");
+  core.on_scheduler_bytes(std::string(60, 'b') + "\n");
+  core.on_host_bytes("C\nD\nE\nF\nG\n");
+  core.on_scheduler_bytes(std::string(60, 'c') + "\n");
+  core.on_scheduler_bytes(std::string(60, 'd') + "\n");
+  core.on_scheduler_bytes(std::string(60, 'e') + "\n");
+  // 5 answers of 61 bytes are past the 256-byte high water: F waits.
+  EXPECT_FALSE(core.wants_host_input());
+  EXPECT_EQ(effects.sent.size(), 5u);
+  EXPECT_EQ(host_lines().size(), 5u);  // the host reads everything
+  EXPECT_EQ(effects.sent.size(), 6u);  // and F goes out
+}
+
+TEST_F(RelayCoreTest, EndSessionDropsEverything) {
+  core.on_host_bytes("A\nB\npartial");
+  core.end_session();
+  EXPECT_TRUE(core.idle());
+  EXPECT_EQ(effects.closes, 1);
+  EXPECT_EQ(effects.timers_stopped, 1);
+  core.on_host_bytes("C\n");
+  EXPECT_EQ(effects.sent.back(), "C");
+}
+
+}  // namespace
+}  // namespace ktstats::relay

@@ -1,0 +1,321 @@
+// ktstats-relay as a real process between a test playing the host and the
+// fake scheduler.
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include "ktstats/relay_line.hpp"
+#include "relay_fixture.hpp"
+
+namespace ktstats::test {
+namespace {
+
+using RelayProcess = RelayFixture;
+
+constexpr const char* kStats = R"({"req":"stats"})";
+constexpr const char* kLayers = R"({"req":"stats","args":{"target":"layers"}})";
+
+std::int64_t field(const boost::json::value& payload, const char* name) {
+  return payload.at(name).to_number<std::int64_t>();
+}
+
+TEST_F(RelayProcess, ForwardsStatsMetaAndErrors) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
+  EXPECT_EQ(payload(ask(host, kLayers)).at("batch").at("nr_tasks").as_int64(), 3);
+  EXPECT_TRUE(payload(ask(host, R"({"req":"stats_meta"})")).as_object().contains("Metrics"));
+  EXPECT_EQ(ask(host, R"({"req":"stats","args":{"target":"nope"}})"),
+            R"({"errno":22,"args":{"resp":"Unknown target \"nope\""}})");
+}
+
+TEST_F(RelayProcess, SyncIsAnsweredByTheRelayAndNeverForwarded) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(ask(host, encode_sync_request("n1")),
+            std::string(R"({"ktstats_sync":"n1","relay":"ktstats-relay","version":")") +
+                KTSTATS_VERSION + "\"}");
+  // The scheduler saw only this request: sync lines never reach it.
+  EXPECT_EQ(field(payload(ask(host, kStats)), "total_requests"), 1);
+}
+
+TEST_F(RelayProcess, NoSchedulerThenSchedulerAppears) {
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(relay_error(ask(host, kStats)), "no scheduler socket at " + scheduler_socket);
+  start_scheduler();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
+}
+
+TEST_F(RelayProcess, StaleSocketFileIsConnectionRefused) {
+  start_scheduler();
+  stop_scheduler();  // SIGKILL leaves the socket file behind
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(relay_error(ask(host, kStats)),
+            "scheduler socket " + scheduler_socket + " refused the connection");
+}
+
+TEST_F(RelayProcess, EmptyLinesAreIgnored) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  ASSERT_TRUE(host.write("\n\r\n  \n"));
+  EXPECT_EQ(field(payload(ask(host, kStats)), "total_requests"), 1);
+}
+
+TEST_F(RelayProcess, OneConnectionPerSessionKeepsPerConnectionState) {
+  start_scheduler();
+  start_relay();
+  {
+    auto host = next_session();
+    EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);
+    EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 2);
+    EXPECT_EQ(field(payload(ask(host, kStats)), "requests_delta"), 1);
+  }
+  auto host = next_session();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);
+}
+
+TEST_F(RelayProcess, SchedulerClosingFailsInFlightAndQueuedThenRecovers) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  // One request in flight that the scheduler will cut mid-line, two queued.
+  ASSERT_TRUE(host.write(R"({"req":"stats","args":{"fault":"close-mid-line"}})"
+                         "\n" R"({"req":"stats"})" "\n" R"({"req":"stats_meta"})" "\n"));
+  for (int i = 0; i < 3; ++i) {
+    auto answer = host.read_line();
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_EQ(relay_error(*answer), "scheduler closed the connection") << *answer;
+  }
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);  // a new connection
+}
+
+TEST_F(RelayProcess, TimeoutDropsTheConnectionSoALateAnswerIsNeverTaken) {
+  start_scheduler();
+  start_relay({"--response-timeout", "300ms"});
+  auto host = next_session();
+  EXPECT_EQ(relay_error(ask(host, R"({"req":"stats","args":{"fault":"delay:900"}})")),
+            "no response from the scheduler within 300ms");
+  // The late "stats" answer must not be taken for this "layers" request.
+  auto layers = payload(ask(host, kLayers));
+  EXPECT_TRUE(layers.as_object().contains("batch")) << layers;
+  EXPECT_FALSE(host.read_line(1200ms).has_value()) << "a stray line reached the host";
+}
+
+TEST_F(RelayProcess, SilentSchedulerTimesOut) {
+  start_scheduler({"--fault", "silent"});
+  start_relay({"--response-timeout", "200ms"});
+  auto host = next_session();
+  EXPECT_EQ(relay_error(ask(host, kStats)), "no response from the scheduler within 200ms");
+}
+
+TEST_F(RelayProcess, OversizeResponseIsAnErrorAndFramingResyncs) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(relay_error(ask(host, R"({"req":"stats","args":{"fault":"oversize:300000"}})")),
+            "response line exceeds 262144 bytes");
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 2);
+}
+
+TEST_F(RelayProcess, OversizeRequestIsAnsweredNeverForwarded) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  const std::string big = R"({"req":"stats","args":{"x":")" + std::string(300 * 1024, 'a') + "\"}}";
+  EXPECT_EQ(relay_error(ask(host, big)), "request line exceeds 262144 bytes");
+  EXPECT_EQ(field(payload(ask(host, kStats)), "total_requests"), 1);
+}
+
+TEST_F(RelayProcess, GarbageFromTheSchedulerIsPassedThroughAsOneLine) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(ask(host, R"({"req":"stats","args":{"fault":"garbage"}})"), "\x1b[2J not json \x07");
+  EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
+}
+
+TEST_F(RelayProcess, SecondAnswerToOneRequestIsDropped) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(field(payload(ask(host, R"({"req":"stats","args":{"fault":"twice"}})")), "session_reads"), 1);
+  // Sent after the stray line, so the relay has seen it by the time this
+  // answer comes: it must be this request's answer, not the duplicate.
+  EXPECT_TRUE(payload(ask(host, kLayers)).as_object().contains("batch"));
+}
+
+TEST_F(RelayProcess, PipelinedRequestsPastTheQueueBoundGetErrorsInOrder) {
+  start_scheduler({"--fault", "delay:20"});
+  start_relay();
+  auto host = next_session();
+  std::string burst;
+  for (int i = 0; i < 100; ++i) burst += std::string(kStats) + "\n";
+  ASSERT_TRUE(host.write(burst));
+  int answered = 0, rejected = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto line = host.read_line();
+    ASSERT_TRUE(line.has_value()) << "answer " << i << " missing";
+    if (relay_error(*line).empty()) {
+      EXPECT_EQ(rejected, 0) << "an answer came after a rejection: out of order";
+      EXPECT_EQ(field(payload(*line), "session_reads"), ++answered);
+    } else {
+      EXPECT_EQ(relay_error(*line), "relay queue full (64 requests waiting)");
+      ++rejected;
+    }
+  }
+  EXPECT_EQ(answered, 64);
+  EXPECT_EQ(rejected, 36);
+}
+
+TEST_F(RelayProcess, HostLeavingMidLineDropsThePartialLine) {
+  start_scheduler();
+  start_relay();
+  {
+    auto host = next_session();
+    ASSERT_TRUE(host.write(R"({"req":"stats_me)"));
+  }
+  auto host = next_session();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
+}
+
+TEST_F(RelayProcess, HostLeavingMidRequestNeverGetsTheOldAnswerLater) {
+  start_scheduler();
+  start_relay();
+  {
+    auto host = next_session();
+    ASSERT_TRUE(host.send_line(R"({"req":"stats","args":{"fault":"delay:300"}})"));
+  }
+  auto host = next_session();
+  EXPECT_TRUE(payload(ask(host, kLayers)).as_object().contains("batch"));
+  EXPECT_FALSE(host.read_line(600ms).has_value()) << "the abandoned answer leaked";
+}
+
+TEST_F(RelayProcess, SchedulerRestartedBetweenAndDuringRequests) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "total_requests"), 1);
+  stop_scheduler();
+  start_scheduler();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "total_requests"), 1);  // the new scheduler
+
+  stop_scheduler();
+  start_scheduler({"--announce"});
+  ASSERT_TRUE(host.send_line(R"({"req":"stats","args":{"fault":"delay:5000"}})"));
+  ASSERT_TRUE(scheduler->read_line().has_value()) << "the request did not reach the scheduler";
+  stop_scheduler();
+  EXPECT_EQ(relay_error(host.read_line().value_or("")), "scheduler closed the connection");
+  start_scheduler();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
+}
+
+TEST_F(RelayProcess, HundredSessionsInARow) {
+  start_scheduler();
+  start_relay();
+  for (int i = 0; i < 100; ++i) {
+    auto host = next_session();
+    ASSERT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1) << "session " << i;
+  }
+  EXPECT_EQ(field(payload(ask(*std::make_unique<LinePeer>(next_session()), kStats)),
+                  "total_requests"),
+            101);
+}
+
+TEST_F(RelayProcess, TenThousandRequestsWithoutFdOrMemoryGrowth) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  for (int i = 0; i < 100; ++i) ASSERT_FALSE(ask(host, kStats).empty());
+  const auto fds = open_fd_count(relay->pid());
+  const auto rss = rss_kib(relay->pid());
+  for (int i = 0; i < 10'000; ++i) {
+    ASSERT_TRUE(host.send_line(kStats));
+    auto line = host.read_line();
+    ASSERT_TRUE(line.has_value()) << "request " << i;
+    ASSERT_EQ(line->rfind(R"({"errno":0,)", 0), 0u) << *line;
+  }
+  EXPECT_EQ(open_fd_count(relay->pid()), fds);
+  EXPECT_LE(rss_kib(relay->pid()), rss + 64) << "RSS grew from " << rss << " KiB";
+}
+
+TEST_F(RelayProcess, HostThatStopsReadingDoesNotBlockTheRelay) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  // Pipelined requests for large answers, never read: the relay's output
+  // backs up, it stops taking requests, and still answers a signal.
+  std::string burst;
+  for (int i = 0; i < 5000; ++i) burst += R"({"req":"stats_meta"})" "\n";
+  (void)host.write(burst.substr(0, 64 * 1024));
+  const auto rss = rss_kib(relay->pid());
+  EXPECT_LT(rss, 16u * 1024) << "relay RSS " << rss << " KiB with a stuck host";
+  relay->signal(SIGTERM);
+  EXPECT_EQ(relay->wait(5s), 0);
+}
+
+TEST_F(RelayProcess, SigtermAndSigintExitZero) {
+  start_relay();
+  auto host = next_session();
+  relay->signal(SIGTERM);
+  EXPECT_EQ(relay->wait(5s), 0);
+  start_relay();
+  auto again = next_session();
+  relay->signal(SIGINT);
+  EXPECT_EQ(relay->wait(5s), 0);
+}
+
+TEST_F(RelayProcess, WaitsForThePortToAppear) {
+  start_scheduler();
+  const std::string later = dir / "later.sock";
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port", later, "--socket",
+                                scheduler_socket}));
+  ASSERT_TRUE(relay->wait_for_stderr("waiting for " + later + " to appear"))
+      << relay->stderr_text();
+  Listener late(later);
+  auto fd = late.accept(5s);
+  ASSERT_TRUE(fd.valid()) << relay->stderr_text();
+  LinePeer host(std::move(fd));
+  EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
+}
+
+TEST_F(RelayProcess, WaitPortLimitFailsWithAClearMessage) {
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port", dir / "never", "--socket",
+                                scheduler_socket, "--wait-port", "200ms"}));
+  EXPECT_EQ(relay->wait(5s), 69);
+  EXPECT_NE(relay->stderr_text().find(dir / "never" + " did not appear within 200ms"),
+            std::string::npos)
+      << relay->stderr_text();
+}
+
+TEST_F(RelayProcess, InheritedDescriptorPort) {
+  start_scheduler();
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port-fd", std::to_string(pair[1]),
+                                "--socket", scheduler_socket},
+                               {.inherit_fds = {pair[1]}}));
+  ::close(pair[1]);
+  LinePeer host{UniqueFd(pair[0])};
+  EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
+  host.close();
+  EXPECT_EQ(relay->wait(5s), 0) << "the port closed for good: the relay is done";
+}
+
+TEST_F(RelayProcess, UsageErrorsExit64) {
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port", "a", "--port-name", "b"}));
+  EXPECT_EQ(relay->wait(5s), 64);
+  EXPECT_NE(relay->stderr_text().find("excludes"), std::string::npos) << relay->stderr_text();
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--response-timeout", "soon"}));
+  EXPECT_EQ(relay->wait(5s), 64);
+  EXPECT_NE(relay->stderr_text().find("'soon' is not a duration"), std::string::npos)
+      << relay->stderr_text();
+}
+
+}  // namespace
+}  // namespace ktstats::test
