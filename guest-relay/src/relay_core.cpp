@@ -123,10 +123,12 @@ void RelayCore::on_scheduler_bytes(std::string_view bytes) {
   scheduler_framer_.feed(bytes);
   while (auto frame = scheduler_framer_.next()) {
     if (!in_flight_) {
-      // Nobody asked: a second answer, or noise. Never let it reach a
-      // later request.
+      // Nobody asked: a second answer, or noise. The stream is out of
+      // step, and only a new connection guarantees that the next answer
+      // belongs to the next request.
       ++counters_.stray_scheduler_lines;
-      continue;
+      drop_scheduler();
+      break;
     }
     if (const auto* line = std::get_if<std::string>(&*frame)) {
       answer_in_flight(*line);

@@ -147,7 +147,7 @@ bool respond(int fd, const std::string& line, Connection& connection,
     send_all(fd, std::string_view(reply).substr(0, reply.size() - 1));
     return false;
   }
-  if (kind == "twice") return send_all(fd, reply) && send_all(fd, reply);
+  if (kind == "twice") return send_all(fd, reply + reply);
   return send_all(fd, reply);
 }
 

@@ -117,9 +117,13 @@ TEST_F(RelayCoreTest, TimeoutDropsConnectionAndLateBytesAreDiscarded) {
 }
 
 TEST_F(RelayCoreTest, StrayAndOversizeSchedulerLines) {
-  core.on_scheduler_bytes("nobody asked\n");
+  core.on_host_bytes("Z\n");
+  core.on_scheduler_bytes("z\nnobody asked\n");
   EXPECT_EQ(core.counters().stray_scheduler_lines, 1u);
+  EXPECT_EQ(effects.closes, 1) << "an out-of-step connection is dropped";
+  EXPECT_EQ(host_lines(), std::vector<std::string>{"z"});
   core.on_host_bytes("A\n");
+  EXPECT_EQ(effects.connects, 2);
   core.on_scheduler_bytes(std::string(100, 'z'));
   EXPECT_EQ(host_lines(), std::vector<std::string>{encode_relay_error("response line exceeds 64 bytes")});
   core.on_host_bytes("B\n");

@@ -145,9 +145,10 @@ TEST_F(RelayProcess, SecondAnswerToOneRequestIsDropped) {
   start_relay();
   auto host = next_session();
   EXPECT_EQ(field(payload(ask(host, R"({"req":"stats","args":{"fault":"twice"}})")), "session_reads"), 1);
-  // Sent after the stray line, so the relay has seen it by the time this
-  // answer comes: it must be this request's answer, not the duplicate.
+  // The duplicate arrives with the answer; the relay drops it and the
+  // out-of-step connection, so this answer is this request's.
   EXPECT_TRUE(payload(ask(host, kLayers)).as_object().contains("batch"));
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);
 }
 
 TEST_F(RelayProcess, PipelinedRequestsPastTheQueueBoundGetErrorsInOrder) {
@@ -241,7 +242,9 @@ TEST_F(RelayProcess, TenThousandRequestsWithoutFdOrMemoryGrowth) {
     ASSERT_EQ(line->rfind(R"({"errno":0,)", 0), 0u) << *line;
   }
   EXPECT_EQ(open_fd_count(relay->pid()), fds);
-  EXPECT_LE(rss_kib(relay->pid()), rss + 64) << "RSS grew from " << rss << " KiB";
+  if (!kSanitizerBuild) {
+    EXPECT_LE(rss_kib(relay->pid()), rss + 64) << "RSS grew from " << rss << " KiB";
+  }
 }
 
 TEST_F(RelayProcess, HostThatStopsReadingDoesNotBlockTheRelay) {
@@ -254,7 +257,9 @@ TEST_F(RelayProcess, HostThatStopsReadingDoesNotBlockTheRelay) {
   for (int i = 0; i < 5000; ++i) burst += R"({"req":"stats_meta"})" "\n";
   (void)host.write(burst.substr(0, 64 * 1024));
   const auto rss = rss_kib(relay->pid());
-  EXPECT_LT(rss, 16u * 1024) << "relay RSS " << rss << " KiB with a stuck host";
+  if (!kSanitizerBuild) {
+    EXPECT_LT(rss, 8u * 1024) << "relay RSS " << rss << " KiB with a stuck host";
+  }
   relay->signal(SIGTERM);
   EXPECT_EQ(relay->wait(5s), 0);
 }

@@ -13,6 +13,12 @@ namespace ktstats::test {
 
 using namespace std::chrono_literals;
 
+#ifdef KTSTATS_SANITIZER_BUILD
+inline constexpr bool kSanitizerBuild = true;
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+
 // A child process for tests: stdout on a pipe, stderr to a file, killed
 // (SIGKILL) on destruction if still running.
 class Process {
