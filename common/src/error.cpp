@@ -53,7 +53,9 @@ struct Describe {
   }
   std::string operator()(const Cancelled&) const { return "request cancelled"; }
   std::string operator()(const Timeout& e) const {
-    return "no answer within " + duration_text(e.after);
+    std::string text = "no answer within " + duration_text(e.after);
+    if (!e.waiting_for.empty()) text += " (waiting for " + e.waiting_for + ")";
+    return text;
   }
   std::string operator()(const Transport& e) const {
     if (e.error == 0) return e.what;

@@ -24,8 +24,9 @@ TEST(Describe, EveryKindHasItsLine) {
   EXPECT_EQ(describe(MissingResp{boost::json::parse("[1]")}),
             "response has no \"resp\" in its args: [1]");
   EXPECT_EQ(describe(Cancelled{}), "request cancelled");
-  EXPECT_EQ(describe(Timeout{5s}), "no answer within 5 s");
-  EXPECT_EQ(describe(Timeout{250ms}), "no answer within 250 ms");
+  EXPECT_EQ(describe(Timeout{5s, ""}), "no answer within 5 s");
+  EXPECT_EQ(describe(Timeout{250ms, "the relay's sync echo"}),
+            "no answer within 250 ms (waiting for the relay's sync echo)");
   EXPECT_EQ(describe(Transport{"connect to /run/x.sock", ECONNREFUSED}),
             "connect to /run/x.sock: ECONNREFUSED (Connection refused)");
   EXPECT_EQ(describe(Transport{"peer closed the connection"}), "peer closed the connection");

@@ -9,7 +9,8 @@
 //
 // Faults: delay:MS, silent (never answers), close (closes without
 // answering), close-mid-line, oversize:BYTES (a line that long), garbage,
-// twice (answers twice), no-newline.
+// twice (answers twice), no-newline, control (a payload full of terminal
+// control characters).
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -143,6 +144,9 @@ bool respond(int fd, const std::string& line, Connection& connection,
     return send_all(fd, big);
   }
   if (kind == "garbage") return send_all(fd, "\x1b[2J not json \x07\n");
+  if (kind == "control") {
+    return send_all(fd, envelope(0, value("\x1b]0;owned\x07\xc2\x9b" "2J\x7f")));
+  }
   if (kind == "no-newline") {
     send_all(fd, std::string_view(reply).substr(0, reply.size() - 1));
     return false;

@@ -43,6 +43,7 @@ struct Cancelled {};
 
 struct Timeout {
   std::chrono::milliseconds after;
+  std::string waiting_for;  // what did not come: "the relay's sync echo"; may be empty
 };
 
 // Connecting, reading or writing failed, or the peer closed.

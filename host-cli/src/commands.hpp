@@ -1,0 +1,12 @@
+#pragma once
+
+#include "interrupt.hpp"
+#include "invocation.hpp"
+
+namespace ktstats::cli {
+
+// Runs the command; returns the exit status, after printing the result on
+// stdout or one error line on stderr.
+int run_command(const Invocation& invocation, const Interrupt& interrupt);
+
+}  // namespace ktstats::cli

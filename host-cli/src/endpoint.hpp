@@ -1,0 +1,36 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ktstats/channel.hpp"
+#include "ktstats/result.hpp"
+
+namespace ktstats::cli {
+
+inline constexpr std::string_view kDefaultConnect = "scx:/var/run/scx/root/stats";
+
+// Where the command connects, from --connect or KTSTATS_CONNECT.
+struct Endpoint {
+  enum class Kind {
+    kUnix,  // unix:PATH  a VMM's chardev socket, a relay behind it
+    kTty,   // pty:PATH or tty:PATH  a pty or serial device, a relay behind it
+    kPipe,  // pipe:PATH  QEMU's pipe chardev, PATH.in and PATH.out
+    kScx,   // scx:PATH  a scheduler's own socket, no relay
+  };
+  Kind kind;
+  std::string path;
+  std::string uri;  // as the user wrote it
+
+  // A relay on the far side, which speaks the sync line.
+  bool through_relay() const { return kind != Kind::kScx; }
+};
+
+// nullopt and the reason when the text is not a connection URI.
+std::optional<Endpoint> parse_endpoint(std::string_view uri, std::string* why = nullptr);
+
+Result<std::unique_ptr<Channel>> open_endpoint(const Endpoint& endpoint);
+
+}  // namespace ktstats::cli

@@ -1,0 +1,79 @@
+#include "exit_status.hpp"
+
+#include <sysexits.h>
+
+#include <cerrno>
+
+namespace ktstats::cli {
+namespace {
+
+struct StatusOf {
+  int operator()(const RequestTooLarge&) const { return EX_USAGE; }
+  int operator()(const ResponseTooLarge&) const { return EX_PROTOCOL; }
+  int operator()(const NoScheduler&) const { return EX_UNAVAILABLE; }
+  int operator()(const SchedulerError&) const { return EX_DATAERR; }
+  int operator()(const MissingResp&) const { return EX_PROTOCOL; }
+  int operator()(const Cancelled&) const { return 130; }
+  int operator()(const Timeout&) const { return EX_TEMPFAIL; }
+  int operator()(const Transport& e) const {
+    return e.error == ENOENT || e.error == ECONNREFUSED ? EX_UNAVAILABLE : EX_IOERR;
+  }
+  int operator()(const Protocol&) const { return EX_PROTOCOL; }
+};
+
+std::string transport_hint(const Transport& e, const Endpoint& endpoint) {
+  const bool direct = endpoint.kind == Endpoint::Kind::kScx;
+  switch (e.error) {
+    case ENOENT:
+      return direct ? "is a sched_ext scheduler running? pass --connect for a VM"
+                    : "is the VM running with its stats port on " + endpoint.path + "?";
+    case ECONNREFUSED:
+      return direct ? "the socket is stale: the scheduler has exited"
+                    : "nothing listens there: has the VM exited?";
+    case EACCES:
+      return "permission denied: try as root";
+    default:
+      return "check --connect " + endpoint.uri;
+  }
+}
+
+struct HintOf {
+  const Endpoint& endpoint;
+
+  std::string operator()(const RequestTooLarge&) const { return "shorten the request arguments"; }
+  std::string operator()(const ResponseTooLarge&) const {
+    return "the peer sent a line over the cap; is --connect pointing at a stats port?";
+  }
+  std::string operator()(const NoScheduler&) const {
+    return "start the scheduler in the guest; the relay answers as soon as its socket is there";
+  }
+  std::string operator()(const SchedulerError&) const {
+    return "check --target and --arg against 'ktstats meta'";
+  }
+  std::string operator()(const MissingResp&) const {
+    return "the scheduler's answer has no payload; is it an scx_stats server?";
+  }
+  std::string operator()(const Cancelled&) const { return "interrupted"; }
+  std::string operator()(const Timeout& e) const {
+    if (e.waiting_for == "the relay's sync echo") {
+      return "is ktstats-relay running in the guest, and no other client holding the port? "
+             "for a socat bridge or ktstr's relay, use --no-sync";
+    }
+    return "the guest or scheduler is slow or stuck; raise --timeout to wait longer";
+  }
+  std::string operator()(const Transport& e) const { return transport_hint(e, endpoint); }
+  std::string operator()(const Protocol&) const {
+    return endpoint.through_relay() ? "the peer is not a ktstats relay or scx_stats server"
+                                    : "the socket is not an scx_stats server";
+  }
+};
+
+}  // namespace
+
+int exit_status(const Error& error) { return std::visit(StatusOf{}, error); }
+
+std::string error_line(const Error& error, const Endpoint& endpoint) {
+  return "ktstats: " + describe(error) + " (" + std::visit(HintOf{endpoint}, error) + ")";
+}
+
+}  // namespace ktstats::cli

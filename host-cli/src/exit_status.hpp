@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+
+#include "endpoint.hpp"
+#include "ktstats/error.hpp"
+
+namespace ktstats::cli {
+
+// Exit statuses (sysexits.h): 0 success, 64 usage, 65 the scheduler
+// rejected the request, 69 no scheduler (or no relay) available, 74 I/O or
+// connection error, 75 timeout, 76 protocol error, 130 interrupted.
+int exit_status(const Error& error);
+
+// The one line printed for an error: what happened, then what to do.
+std::string error_line(const Error& error, const Endpoint& endpoint);
+
+}  // namespace ktstats::cli

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "endpoint.hpp"
+
+namespace ktstats::cli {
+
+enum class Command { kStats, kMeta, kRaw, kWatch, kPing };
+enum class Format { kJson, kPretty };
+
+// Everything the command line asked for.
+struct Invocation {
+  Command command = Command::kStats;
+  Endpoint endpoint;
+  Format format = Format::kJson;
+  std::chrono::milliseconds timeout{5000};
+  int verbosity = 0;  // -v 1, -vv 2
+  bool quiet = false;
+  bool sync = true;
+  std::map<std::string, std::string> args;  // stats and watch
+  std::string raw_line;                     // raw
+  std::chrono::milliseconds interval{1000};  // watch
+  std::optional<std::uint64_t> count;        // watch
+};
+
+// Parses argv. --help and --version print and exit 0; a usage error prints
+// one line and exits 64.
+Invocation parse_invocation(int argc, char** argv);
+
+}  // namespace ktstats::cli

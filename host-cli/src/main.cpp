@@ -1,0 +1,44 @@
+// ktstats: reads a sched_ext scheduler's scx_stats statistics, through a
+// VM's console port and the guest's ktstats-relay, or from a local socket.
+#include <sysexits.h>
+
+#include <cstdio>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+#include "exit_status.hpp"
+#include "interrupt.hpp"
+#include "invocation.hpp"
+
+namespace {
+
+void setup_logging(const ktstats::cli::Invocation& invocation) {
+  auto logger = spdlog::stderr_logger_st("ktstats");
+  logger->set_pattern("ktstats: %l: %v");
+  if (invocation.quiet) {
+    logger->set_level(spdlog::level::err);
+  } else if (invocation.verbosity >= 2) {
+    logger->set_level(spdlog::level::trace);
+  } else if (invocation.verbosity == 1) {
+    logger->set_level(spdlog::level::debug);
+  } else {
+    logger->set_level(spdlog::level::warn);
+  }
+  spdlog::set_default_logger(std::move(logger));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ktstats::cli;
+  const Invocation invocation = parse_invocation(argc, argv);
+  setup_logging(invocation);
+  auto interrupt = Interrupt::install();
+  if (!interrupt) {
+    std::fprintf(stderr, "%s\n", error_line(interrupt.error(), invocation.endpoint).c_str());
+    return EX_OSERR;
+  }
+  return run_command(invocation, *interrupt);
+}

@@ -1,0 +1,42 @@
+#include "pipe_channel.hpp"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+namespace ktstats::cli {
+namespace {
+
+class PipeChannel final : public Channel {
+ public:
+  PipeChannel(UniqueFd in, UniqueFd out, std::string path)
+      : to_guest_(std::move(in)), from_guest_(std::move(out)), path_(std::move(path)) {}
+  int read_fd() const override { return from_guest_.get(); }
+  int write_fd() const override { return to_guest_.get(); }
+  AfterEof after_eof() const override { return AfterEof::kFinished; }
+  std::string description() const override { return "pipe " + path_ + ".{in,out}"; }
+
+ private:
+  UniqueFd to_guest_;
+  UniqueFd from_guest_;
+  std::string path_;
+};
+
+Result<UniqueFd> open_fifo(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return Transport{"open " + path, errno};
+  return fd;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Channel>> open_pipe_channel(const std::string& path) {
+  auto in = open_fifo(path + ".in");
+  if (!in) return std::move(in).error();
+  auto out = open_fifo(path + ".out");
+  if (!out) return std::move(out).error();
+  return std::unique_ptr<Channel>(
+      std::make_unique<PipeChannel>(std::move(*in), std::move(*out), path));
+}
+
+}  // namespace ktstats::cli

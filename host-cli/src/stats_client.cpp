@@ -1,0 +1,180 @@
+#include "stats_client.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "ktstats/json_line.hpp"
+#include "ktstats/response.hpp"
+#include "ktstats/terminal_text.hpp"
+
+namespace ktstats::cli {
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+std::string fresh_nonce() {
+  std::random_device random;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string nonce;
+  for (int i = 0; i < 16; ++i) nonce.push_back(kHex[random() % 16]);
+  return nonce;
+}
+
+int poll_timeout_ms(const Deadline& deadline) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline.at - Clock::now()).count();
+  return left < 0 ? 0 : static_cast<int>(left) + 1;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StatsClient>> StatsClient::open(const Endpoint& endpoint, bool sync,
+                                                       const Interrupt& interrupt) {
+  auto channel = open_endpoint(endpoint);
+  if (!channel) return std::move(channel).error();
+  spdlog::debug("connected to {}", (*channel)->description());
+  return std::unique_ptr<StatsClient>(
+      new StatsClient(std::move(*channel), endpoint, sync && endpoint.through_relay(), interrupt));
+}
+
+StatsClient::StatsClient(std::unique_ptr<Channel> channel, Endpoint endpoint, bool sync,
+                         const Interrupt& interrupt)
+    : channel_(std::move(channel)),
+      endpoint_(std::move(endpoint)),
+      sync_(sync),
+      interrupt_(interrupt) {}
+
+Status StatsClient::wait_for(int fd, short events, const Deadline& deadline,
+                             const char* waiting_for) {
+  for (;;) {
+    pollfd fds[2] = {{fd, events, 0}, {interrupt_.fd(), POLLIN, 0}};
+    const int ready = ::poll(fds, 2, poll_timeout_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return Transport{"poll", errno};
+    if (fds[1].revents != 0) return Cancelled{};
+    if (fds[0].revents != 0) return Ok{};
+    if (Clock::now() >= deadline.at) return Timeout{deadline.budget, waiting_for};
+  }
+}
+
+Status StatsClient::write_all(std::string_view bytes, const Deadline& deadline) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(channel_->write_fd(), bytes.data(), bytes.size());
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      return Transport{"write to " + channel_->description(), errno};
+    }
+    if (auto ready = wait_for(channel_->write_fd(), POLLOUT, deadline,
+                              "the peer to take the request");
+        !ready) {
+      return ready;
+    }
+  }
+  return Ok{};
+}
+
+Result<std::string> StatsClient::read_line(const Deadline& deadline, const char* waiting_for) {
+  char buffer[kReadChunk];
+  for (;;) {
+    if (auto frame = framer_.next()) {
+      if (auto* line = std::get_if<std::string>(&*frame)) {
+        spdlog::trace("<- {}", escape_for_terminal(*line, 512));
+        return std::move(*line);
+      }
+      return ResponseTooLarge{std::get<LineTooLong>(*frame).size, kMaxLineBytes};
+    }
+    if (auto ready = wait_for(channel_->read_fd(), POLLIN, deadline, waiting_for); !ready) {
+      return std::move(ready).error();
+    }
+    const ssize_t n = ::read(channel_->read_fd(), buffer, sizeof buffer);
+    if (n > 0) {
+      framer_.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+      continue;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n == 0) {
+      return Transport{channel_->description() + " closed the connection while waiting for " +
+                       waiting_for};
+    }
+    return Transport{"read from " + channel_->description(), errno};
+  }
+}
+
+void StatsClient::discard_stale() {
+  char buffer[kReadChunk];
+  std::size_t dropped = framer_.partial_bytes();
+  while (auto frame = framer_.next()) {
+    if (auto* line = std::get_if<std::string>(&*frame)) dropped += line->size() + 1;
+  }
+  framer_.reset();
+  for (;;) {
+    const ssize_t n = ::read(channel_->read_fd(), buffer, sizeof buffer);
+    if (n <= 0) break;
+    dropped += static_cast<std::size_t>(n);
+  }
+  if (dropped > 0) {
+    ++discarded_lines_;
+    spdlog::debug("discarded {} stale bytes before the request", dropped);
+  }
+}
+
+Result<SyncReply> StatsClient::sync(const Deadline& deadline) {
+  const std::string nonce = fresh_nonce();
+  const std::string line = encode_sync_request(nonce) + "\n";
+  spdlog::trace("-> {}", escape_for_terminal(line.substr(0, line.size() - 1)));
+  if (auto written = write_all(line, deadline); !written) return std::move(written).error();
+  for (;;) {
+    auto reply_line = read_line(deadline, "the relay's sync echo");
+    if (!reply_line) {
+      if (std::holds_alternative<ResponseTooLarge>(reply_line.error())) {
+        ++discarded_lines_;
+        continue;  // a stale oversize answer
+      }
+      return std::move(reply_line).error();
+    }
+    if (auto reply = decode_sync_reply(*reply_line); reply && reply->nonce == nonce) {
+      synced_ = true;
+      return *reply;
+    }
+    ++discarded_lines_;
+    spdlog::debug("discarding a stale line before the sync echo: {}",
+                  line_excerpt(*reply_line));
+  }
+}
+
+Result<std::string> StatsClient::exchange(std::string_view line, const Deadline& deadline) {
+  if (line.size() + 1 > kMaxLineBytes) return RequestTooLarge{line.size() + 1, kMaxLineBytes};
+  if (sync_ && !synced_) {
+    auto synced = sync(deadline);
+    if (!synced) return std::move(synced).error();
+  } else if (!sync_) {
+    discard_stale();
+  }
+  spdlog::trace("-> {}", escape_for_terminal(line, 512));
+  std::string wire(line);
+  wire.push_back('\n');
+  if (auto written = write_all(wire, deadline); !written) return std::move(written).error();
+  auto answer = read_line(deadline, "the answer");
+  // Its answer may still come: the next exchange syncs again to drop it.
+  if (!answer) synced_ = false;
+  return answer;
+}
+
+Result<boost::json::value> StatsClient::call(const Request& request, const Deadline& deadline) {
+  auto line = encode_request(request);
+  if (!line) return std::move(line).error();
+  auto answer = exchange(*line, deadline);
+  if (!answer) return std::move(answer).error();
+  return decode_resp_payload(*answer);
+}
+
+}  // namespace ktstats::cli

@@ -1,0 +1,365 @@
+// The ktstats command as a user runs it: a real process against the fake
+// scheduler, directly (scx:) and through ktstats-relay behind a VMM-like
+// bridge (unix:), a pty and QEMU-style pipes.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include <boost/json/parse.hpp>
+
+#include "ktstats/relay_line.hpp"
+#include "relay_fixture.hpp"
+#include "vmm_bridge.hpp"
+
+namespace ktstats::test {
+namespace {
+
+struct Outcome {
+  std::optional<int> status;
+  std::string out;
+  std::string err;
+};
+
+class Cli : public RelayFixture {
+ protected:
+  std::string direct() const { return "scx:" + scheduler_socket; }
+
+  Process spawn(std::vector<std::string> args) {
+    args.insert(args.begin(), program("KTSTATS", KTSTATS));
+    return Process::spawn(args);
+  }
+
+  Outcome run(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) {
+    auto process = spawn(std::move(args));
+    Outcome result;
+    result.out = process.read_all(timeout);
+    result.status = process.wait(timeout);
+    result.err = process.stderr_text();
+    return result;
+  }
+
+  boost::json::value json_of(const std::string& text) {
+    try {
+      return boost::json::parse(text);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not JSON: " << text;
+      return {};
+    }
+  }
+};
+
+bool has_raw_control(const std::string& text) {
+  for (unsigned char c : text) {
+    if ((c < 0x20 && c != '\n') || c == 0x7F) return true;
+  }
+  return text.find("\xc2\x9b") != std::string::npos;
+}
+
+TEST_F(Cli, StatsAsOneJsonLine) {
+  start_scheduler();
+  auto r = run({"stats", "--connect", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            R"({"nr_cpus":4,"total_requests":1,"requests_delta":1,"session_reads":1,"busy":42.5,)"
+            R"("mode":"fake","layers":{"batch":{"util":12.5,"nr_tasks":3,"note":"bulk"},)"
+            R"("interactive":{"util":80.25,"nr_tasks":7,"note":"ui"}}})" "\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(Cli, TargetArgAndGlobalOptionsInEitherPlace) {
+  start_scheduler();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"stats", "--target", "layers", "--connect", direct(), "--format", "json"},
+           {"--format", "json", "--connect", direct(), "stats", "--arg", "target=layers"},
+           {"stats", "--format", "pretty", "--arg", "target=layers", "-c", direct()}}) {
+    auto r = run(args);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(json_of(r.out).at("interactive").at("nr_tasks").as_int64(), 7);
+  }
+}
+
+TEST_F(Cli, PrettyIsIndented) {
+  start_scheduler();
+  auto r = run({"--format", "pretty", "stats", "--target", "layers", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("{\n  \"batch\": {\n    \"util\": 12.5,\n    \"nr_tasks\": 3,", 0), 0u)
+      << r.out;
+}
+
+TEST_F(Cli, EnvironmentNamesTheEndpoint) {
+  start_scheduler();
+  ::setenv("KTSTATS_CONNECT", direct().c_str(), 1);
+  auto r = run({"meta"});
+  ::unsetenv("KTSTATS_CONNECT");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json_of(r.out).at("LayerStats").at("user").at("_om_label").as_string(), "layer_name");
+}
+
+TEST_F(Cli, RawSendsTheLineAsGiven) {
+  start_scheduler();
+  auto r = run({"raw", R"({"req":"stats","args":{"target":"bogus"}})", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, R"({"errno":22,"args":{"resp":"Unknown target \"bogus\""}})" "\n");
+}
+
+TEST_F(Cli, SchedulerErrorExits65WithTheErrnoByName) {
+  start_scheduler();
+  auto r = run({"stats", "--target", "nope", "-c", direct()});
+  EXPECT_EQ(r.status, 65);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "ktstats: scheduler returned EINVAL (Invalid argument): Unknown target \"nope\" "
+            "(check --target and --arg against 'ktstats meta')\n");
+}
+
+TEST_F(Cli, UnreachablePathExits69NamingIt) {
+  auto r = run({"stats", "-c", "scx:" + dir / "absent"});
+  EXPECT_EQ(r.status, 69);
+  EXPECT_NE(r.err.find("connect to " + dir / "absent" + ": ENOENT"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, UsageErrorsExit64) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"stats", "--arg", "novalue"},
+           {"stats", "--arg", "=x"},
+           {"stats", "--connect", "/run/vm.sock"},
+           {"stats", "--timeout", "soon"},
+           {"stats", "--format", "xml"},
+           {"nosuchcommand"},
+           {}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.status, 64) << (args.empty() ? "" : args.back()) << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("ktstats: ", 0), 0u) << r.err;
+  }
+  EXPECT_NE(run({"stats", "--connect", "/run/vm.sock"}).err.find("did you mean unix:/run/vm.sock?"),
+            std::string::npos);
+}
+
+TEST_F(Cli, HelpAndVersion) {
+  auto help = run({"--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("watch"), std::string::npos);
+  auto sub = run({"stats", "--help"});
+  EXPECT_EQ(sub.status, 0);
+  EXPECT_NE(sub.out.find("--target"), std::string::npos);
+  auto version = run({"--version"});
+  EXPECT_EQ(version.out, std::string("ktstats ") + KTSTATS_VERSION + "\n");
+}
+
+TEST_F(Cli, GarbageIsAProtocolErrorShownEscaped) {
+  start_scheduler({"--fault", "garbage"});
+  auto r = run({"stats", "-c", direct()});
+  EXPECT_EQ(r.status, 76);
+  EXPECT_NE(r.err.find(R"(\x1b[2J not json \x07)"), std::string::npos) << r.err;
+  EXPECT_FALSE(has_raw_control(r.err));
+}
+
+TEST_F(Cli, ControlCharactersNeverReachTheTerminal) {
+  start_scheduler({"--fault", "control"});
+  for (const char* format : {"json", "pretty"}) {
+    auto r = run({"stats", "--format", format, "-c", direct()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_FALSE(has_raw_control(r.out)) << r.out;
+    EXPECT_EQ(json_of(r.out).as_string(), "\x1b]0;owned\x07\xc2\x9b" "2J\x7f");
+  }
+}
+
+TEST_F(Cli, OversizeLineIsResponseTooLarge) {
+  start_scheduler({"--fault", "oversize:300000"});
+  auto r = run({"stats", "-c", direct()});
+  EXPECT_EQ(r.status, 76);
+  EXPECT_NE(r.err.find("response line reached"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(cap 262144)"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, NoNewlineThenCloseIsATransportError) {
+  start_scheduler({"--fault", "no-newline"});
+  auto r = run({"stats", "-c", direct()});
+  EXPECT_EQ(r.status, 74);
+  EXPECT_NE(r.err.find("closed the connection while waiting for the answer"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(Cli, SilentSchedulerTimesOut) {
+  start_scheduler({"--fault", "silent"});
+  auto r = run({"stats", "--timeout", "300ms", "-c", direct()});
+  EXPECT_EQ(r.status, 75);
+  EXPECT_EQ(r.err,
+            "ktstats: no answer within 300 ms (waiting for the answer) (the guest or scheduler "
+            "is slow or stuck; raise --timeout to wait longer)\n");
+}
+
+TEST_F(Cli, CtrlCCancelsAnInFlightRequestPromptly) {
+  start_scheduler({"--fault", "silent", "--announce"});
+  auto cli = spawn({"stats", "--timeout", "60s", "-c", direct()});
+  ASSERT_TRUE(scheduler->read_line().has_value());  // the request is in flight
+  cli.signal(SIGINT);
+  EXPECT_EQ(cli.wait(2s), 130);
+  EXPECT_NE(cli.stderr_text().find("request cancelled"), std::string::npos);
+}
+
+TEST_F(Cli, WatchKeepsOneConnectionAndStampsSamples) {
+  start_scheduler();
+  auto r = run({"watch", "--interval", "50ms", "--count", "3", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<boost::json::value> samples;
+  for (std::size_t start = 0, end; (end = r.out.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    samples.push_back(json_of(r.out.substr(start, end - start)));
+  }
+  ASSERT_EQ(samples.size(), 3u);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(samples[i].at("stats").at("session_reads").as_int64(), i + 1);
+    EXPECT_EQ(samples[i].at("timestamp").as_string().size(), 24u);
+  }
+}
+
+TEST_F(Cli, WatchStopsOnCtrlCWithStatusZero) {
+  start_scheduler();
+  auto cli = spawn({"watch", "--interval", "10s", "-c", direct()});
+  ASSERT_TRUE(cli.read_line().has_value());  // the first sample
+  cli.signal(SIGINT);
+  EXPECT_EQ(cli.wait(2s), 0);
+}
+
+TEST_F(Cli, PingNeedsARelay) {
+  auto r = run({"ping", "-c", direct()});
+  EXPECT_EQ(r.status, 64);
+}
+
+// Through ktstats-relay, behind a bridge that behaves like QEMU's socket.
+class CliRelay : public Cli {
+ protected:
+  void SetUp() override {
+    port.close();  // the bridge listens on the relay's port instead
+    bridge.emplace(vm_socket, port_socket);
+    start_relay();
+  }
+  std::string vm() const { return "unix:" + vm_socket; }
+
+  std::string vm_socket = dir / "vm.sock";
+  std::optional<VmmBridge> bridge;
+};
+
+TEST_F(CliRelay, StatsMetaRawAndPing) {
+  start_scheduler();
+  auto stats = run({"stats", "-c", vm()});
+  ASSERT_EQ(stats.status, 0) << stats.err;
+  EXPECT_EQ(json_of(stats.out).at("nr_cpus").as_int64(), 4);
+  auto meta = run({"meta", "-c", vm()});
+  EXPECT_TRUE(json_of(meta.out).as_object().contains("Metrics"));
+  auto raw = run({"raw", R"({"req":"stats_meta"})", "-c", vm()});
+  EXPECT_EQ(raw.status, 0);
+  auto ping = run({"ping", "--format", "pretty", "-c", vm()});
+  ASSERT_EQ(ping.status, 0) << ping.err;
+  EXPECT_EQ(ping.out.rfind(std::string("ktstats-relay ") + KTSTATS_VERSION + " via " + vm() + ": ", 0),
+            0u)
+      << ping.out;
+  EXPECT_NE(ping.out.find(" ms\n"), std::string::npos);
+  auto ping_json = run({"ping", "-c", vm()});
+  EXPECT_EQ(json_of(ping_json.out).at("version").as_string(), KTSTATS_VERSION);
+}
+
+TEST_F(CliRelay, NoSchedulerInTheGuest) {
+  auto r = run({"stats", "-c", vm()});
+  EXPECT_EQ(r.status, 69);
+  EXPECT_EQ(r.err, "ktstats: no scheduler answered: no scheduler socket at " + scheduler_socket +
+                       " (start the scheduler in the guest; the relay answers as soon as its "
+                       "socket is there)\n");
+  start_scheduler();
+  EXPECT_EQ(run({"stats", "-c", vm()}).status, 0);
+}
+
+TEST_F(CliRelay, NoSyncWorksThroughTheRelayToo) {
+  start_scheduler();
+  auto r = run({"stats", "--no-sync", "-c", vm()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json_of(r.out).at("nr_cpus").as_int64(), 4);
+}
+
+TEST_F(CliRelay, KilledCommandLeavesNoStaleAnswerForTheNext) {
+  start_scheduler({"--announce"});
+  auto first = spawn({"stats", "--arg", "fault=delay:400", "-c", vm()});
+  ASSERT_TRUE(scheduler->read_line().has_value());
+  first.signal(SIGKILL);
+  auto r = run({"stats", "--target", "layers", "-c", vm()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(json_of(r.out).as_object().contains("batch")) << r.out;
+}
+
+TEST_F(CliRelay, BusyPortFailsWithinTheTimeoutSayingWhy) {
+  start_scheduler();
+  auto holder = spawn({"watch", "--interval", "10s", "-c", vm()});
+  ASSERT_TRUE(holder.read_line().has_value());
+  auto r = run({"stats", "--timeout", "500ms", "-c", vm()});
+  EXPECT_EQ(r.status, 75);
+  EXPECT_NE(r.err.find("no other client holding the port"), std::string::npos) << r.err;
+  holder.signal(SIGINT);
+  EXPECT_EQ(holder.wait(2s), 0);
+}
+
+// A peer that plays the relay on a pty master or QEMU-style pipes: answers
+// the sync line, then one request with a canned answer.
+void play_relay(int read_fd, int write_fd, const std::string& answer) {
+  LineFramer framer;
+  char buffer[4096];
+  int answered = 0;
+  while (answered < 2) {
+    pollfd pfd{read_fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 10'000) <= 0) return;
+    const ssize_t n = ::read(read_fd, buffer, sizeof buffer);
+    if (n <= 0) return;
+    framer.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+    while (auto frame = framer.next()) {
+      const auto& line = std::get<std::string>(*frame);
+      std::string reply;
+      if (auto nonce = decode_sync_request(line)) {
+        reply = encode_sync_reply({*nonce, "test"}) + "\n";
+      } else {
+        reply = answer + "\n";
+      }
+      (void)::write(write_fd, reply.data(), reply.size());
+      ++answered;
+    }
+  }
+}
+
+TEST_F(Cli, PtyBackendInRawMode) {
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(master.valid());
+  ASSERT_EQ(::grantpt(master.get()), 0);
+  ASSERT_EQ(::unlockpt(master.get()), 0);
+  const std::string slave = ::ptsname(master.get());
+  std::thread peer(play_relay, master.get(), master.get(),
+                   R"({"errno":0,"args":{"resp":{"via":"pty"}}})");
+  auto r = run({"stats", "-c", "pty:" + slave});
+  peer.join();
+  ASSERT_EQ(r.status, 0) << r.err;
+  // In cooked mode the tty would have turned "\n" into "\r\n" and echoed
+  // the request back; raw mode passes bytes as they are.
+  EXPECT_EQ(r.out, "{\"via\":\"pty\"}\n");
+}
+
+TEST_F(Cli, PipeBackend) {
+  const std::string base = dir / "qemu";
+  ASSERT_EQ(::mkfifo((base + ".in").c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo((base + ".out").c_str(), 0600), 0);
+  UniqueFd in(::open((base + ".in").c_str(), O_RDWR | O_CLOEXEC));
+  UniqueFd out(::open((base + ".out").c_str(), O_RDWR | O_CLOEXEC));
+  std::thread peer(play_relay, in.get(), out.get(), R"({"errno":0,"args":{"resp":[1,2]}})");
+  auto r = run({"stats", "-c", "pipe:" + base});
+  peer.join();
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "[1,2]\n");
+}
+
+}  // namespace
+}  // namespace ktstats::test
