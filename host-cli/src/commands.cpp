@@ -13,6 +13,7 @@
 #include "ktstats/relay_line.hpp"
 #include "ktstats/response.hpp"
 #include "ktstats/terminal_text.hpp"
+#include "render.hpp"
 #include "stats_client.hpp"
 
 namespace ktstats::cli {
@@ -63,26 +64,59 @@ class Runner {
     return 0;
   }
 
+  // JSON for json, pretty, and output that is not stats (ping, raw).
   std::string render(const boost::json::value& value) const {
-    return to_json_text(value, invocation_.format == Format::kPretty);
+    return to_json_text(value, invocation_.format != Format::kJson);
+  }
+
+  bool needs_meta() const {
+    return invocation_.format == Format::kTable || invocation_.format == Format::kOpenMetrics;
+  }
+
+  // Table and OpenMetrics output read the schema first, on the same session.
+  Result<StatsMeta> fetch_meta(StatsClient& client) const {
+    auto payload = client.call({"stats_meta", {}}, Deadline::after(invocation_.timeout));
+    if (!payload) return std::move(payload).error();
+    return parse_stats_meta(*payload);
+  }
+
+  std::string render_stats(const boost::json::value& payload, const StatsMeta* meta) const {
+    if (meta == nullptr) return render(payload);
+    const bool default_target = !invocation_.args.contains("target") ||
+                                invocation_.args.at("target") == "top";
+    const StructMeta* root = struct_of(payload, *meta, default_target);
+    if (invocation_.format == Format::kTable) return render_table(payload, *meta, root);
+    return render_openmetrics(payload, *meta, root);
   }
 
   Result<std::unique_ptr<StatsClient>> connect() const {
     return StatsClient::open(invocation_.endpoint, invocation_.sync, interrupt_);
   }
 
-  int request_and_print(const Request& request) {
-    const auto deadline = Deadline::after(invocation_.timeout);
+  int stats() {
     auto client = connect();
     if (!client) return fail(client.error());
-    auto payload = (*client)->call(request, deadline);
+    std::optional<StatsMeta> meta;
+    if (needs_meta()) {
+      auto fetched = fetch_meta(**client);
+      if (!fetched) return fail(fetched.error());
+      meta = std::move(*fetched);
+    }
+    auto payload = (*client)->call({"stats", invocation_.args}, Deadline::after(invocation_.timeout));
     if (!payload) return fail(payload.error());
-    return print(render(*payload));
+    return print(render_stats(*payload, meta ? &*meta : nullptr));
   }
 
-  int stats() { return request_and_print({"stats", invocation_.args}); }
-
-  int meta() { return request_and_print({"stats_meta", {}}); }
+  int meta() {
+    auto client = connect();
+    if (!client) return fail(client.error());
+    auto payload = (*client)->call({"stats_meta", {}}, Deadline::after(invocation_.timeout));
+    if (!payload) return fail(payload.error());
+    if (!invocation_.describe && !needs_meta()) return print(render(*payload));
+    auto meta = parse_stats_meta(*payload);
+    if (!meta) return fail(meta.error());
+    return print(describe_meta(*meta));
+  }
 
   int raw() {
     const auto deadline = Deadline::after(invocation_.timeout);
@@ -99,6 +133,12 @@ class Runner {
   int watch() {
     auto client = connect();
     if (!client) return fail(client.error());
+    std::optional<StatsMeta> meta;
+    if (needs_meta()) {
+      auto fetched = fetch_meta(**client);
+      if (!fetched) return fail(fetched.error());
+      meta = std::move(*fetched);
+    }
     const Request request{"stats", invocation_.args};
     for (std::uint64_t sample = 0; !invocation_.count || sample < *invocation_.count; ++sample) {
       if (sample > 0 && !pause(invocation_.interval)) return 0;
@@ -109,8 +149,10 @@ class Runner {
       }
       const auto stamp = utc_timestamp();
       std::string text;
-      if (invocation_.format == Format::kPretty) {
-        text = "# " + stamp + "\n" + render(*payload);
+      if (invocation_.format == Format::kOpenMetrics) {
+        text = render_stats(*payload, &*meta);
+      } else if (invocation_.format != Format::kJson) {
+        text = "# " + stamp + "\n" + render_stats(*payload, meta ? &*meta : nullptr);
       } else {
         boost::json::object line;
         line["timestamp"] = stamp;

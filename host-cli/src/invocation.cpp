@@ -81,8 +81,9 @@ Invocation parse_invocation(int argc, char** argv) {
                  "unix:PATH, pty:PATH, tty:PATH, pipe:PATH or scx:PATH (env KTSTATS_CONNECT)")
       ->check(kEndpoint)
       ->capture_default_str();
-  app.add_option("-f,--format", format, "json or pretty (default: pretty on a terminal, else json)")
-      ->check(CLI::IsMember({"json", "pretty"}));
+  app.add_option("-f,--format", format,
+                 "json, pretty, table or openmetrics (default: pretty on a terminal, else json)")
+      ->check(CLI::IsMember({"json", "pretty", "table", "openmetrics"}));
   app.add_option("-t,--timeout", timeout, "Bound on connect, sync and request")
       ->check(kDuration)
       ->capture_default_str();
@@ -94,7 +95,9 @@ Invocation parse_invocation(int argc, char** argv) {
   StatsOptions stats_options, watch_options;
   auto* stats = app.add_subcommand("stats", "Print the scheduler's statistics");
   stats_options.add_to(*stats);
-  app.add_subcommand("meta", "Print the statistics schema (stats_meta)");
+  auto* meta = app.add_subcommand("meta", "Print the statistics schema (stats_meta)");
+  meta->add_flag("--describe", invocation.describe,
+                 "For people: each struct and field with its type and description");
   auto* raw = app.add_subcommand("raw", "Send one request line as given, print the answer line");
   raw->add_option("line", invocation.raw_line, "The request, e.g. '{\"req\":\"stats\"}'")->required();
   auto* watch = app.add_subcommand("watch", "Print stats every interval on one connection");
@@ -132,8 +135,14 @@ Invocation parse_invocation(int argc, char** argv) {
   invocation.sync = !no_sync;
   if (format.empty()) {
     invocation.format = ::isatty(STDOUT_FILENO) ? Format::kPretty : Format::kJson;
+  } else if (format == "pretty") {
+    invocation.format = Format::kPretty;
+  } else if (format == "table") {
+    invocation.format = Format::kTable;
+  } else if (format == "openmetrics") {
+    invocation.format = Format::kOpenMetrics;
   } else {
-    invocation.format = format == "pretty" ? Format::kPretty : Format::kJson;
+    invocation.format = Format::kJson;
   }
   return invocation;
 }

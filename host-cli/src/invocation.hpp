@@ -11,7 +11,7 @@
 namespace ktstats::cli {
 
 enum class Command { kStats, kMeta, kRaw, kWatch, kPing };
-enum class Format { kJson, kPretty };
+enum class Format { kJson, kPretty, kTable, kOpenMetrics };
 
 // Everything the command line asked for.
 struct Invocation {
@@ -24,6 +24,7 @@ struct Invocation {
   bool sync = true;
   std::map<std::string, std::string> args;  // stats and watch
   std::string raw_line;                     // raw
+  bool describe = false;                    // meta
   std::chrono::milliseconds interval{1000};  // watch
   std::optional<std::uint64_t> count;        // watch
 };

@@ -363,3 +363,104 @@ TEST_F(Cli, PipeBackend) {
 
 }  // namespace
 }  // namespace ktstats::test
+
+namespace ktstats::test {
+namespace {
+
+TEST_F(Cli, TableRowsWithPathsAndDescriptions) {
+  start_scheduler();
+  auto r = run({"stats", "--format", "table", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "PATH                          VALUE  DESCRIPTION\n"
+            "nr_cpus                       4      Number of CPUs\n"
+            "total_requests                2      Requests served on all connections\n"
+            "requests_delta                2      Requests since the previous read on this connection\n"
+            "session_reads                 1      Reads on this connection\n"
+            "busy                          42.5   CPU busy percentage\n"
+            "mode                          fake   Scheduling mode\n"
+            "layers[batch].util            12.5   Layer utilisation\n"
+            "layers[batch].nr_tasks        3      Tasks in the layer\n"
+            "layers[batch].note            bulk   Free text\n"
+            "layers[interactive].util      80.25  Layer utilisation\n"
+            "layers[interactive].nr_tasks  7      Tasks in the layer\n"
+            "layers[interactive].note      ui     Free text\n");
+}
+
+TEST_F(Cli, OpenMetricsGolden) {
+  start_scheduler();
+  auto r = run({"stats", "--format", "openmetrics", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "# TYPE fake_nr_cpus gauge\n# HELP fake_nr_cpus Number of CPUs\nfake_nr_cpus 4\n"
+            "# TYPE fake_total_requests gauge\n"
+            "# HELP fake_total_requests Requests served on all connections\n"
+            "fake_total_requests 2\n"
+            "# TYPE fake_requests_delta gauge\n"
+            "# HELP fake_requests_delta Requests since the previous read on this connection\n"
+            "fake_requests_delta 2\n"
+            "# TYPE fake_session_reads gauge\n"
+            "# HELP fake_session_reads Reads on this connection\nfake_session_reads 1\n"
+            "# TYPE fake_busy gauge\n# HELP fake_busy CPU busy percentage\nfake_busy 42.5\n"
+            "# TYPE fake_layer_util gauge\n# HELP fake_layer_util Layer utilisation\n"
+            "fake_layer_util{layer_name=\"batch\"} 12.5\n"
+            "fake_layer_util{layer_name=\"interactive\"} 80.25\n"
+            "# TYPE fake_layer_nr_tasks gauge\n# HELP fake_layer_nr_tasks Tasks in the layer\n"
+            "fake_layer_nr_tasks{layer_name=\"batch\"} 3\n"
+            "fake_layer_nr_tasks{layer_name=\"interactive\"} 7\n"
+            "# EOF\n");
+}
+
+TEST_F(Cli, OpenMetricsPassesARealParser) {
+  start_scheduler();
+  auto r = run({"stats", "--format", "openmetrics", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto checker = Process::spawn({"/usr/bin/python3", KTSTATS_SOURCE_DIR "/tests/cli/check_openmetrics.py"},
+                                {.inherit_fds = {}, .stdin_pipe = true});
+  ASSERT_EQ(::write(checker.stdin_fd(), r.out.data(), r.out.size()),
+            static_cast<ssize_t>(r.out.size()));
+  checker.close_stdin();
+  const auto parsed = checker.read_all();
+  ASSERT_EQ(checker.wait(), 0) << checker.stderr_text();
+  EXPECT_EQ(parsed,
+            "fake_busy{} 42.5 [CPU busy percentage]\n"
+            "fake_layer_nr_tasks{layer_name=\"batch\"} 3 [Tasks in the layer]\n"
+            "fake_layer_nr_tasks{layer_name=\"interactive\"} 7 [Tasks in the layer]\n"
+            "fake_layer_util{layer_name=\"batch\"} 12.5 [Layer utilisation]\n"
+            "fake_layer_util{layer_name=\"interactive\"} 80.25 [Layer utilisation]\n"
+            "fake_nr_cpus{} 4 [Number of CPUs]\n"
+            "fake_requests_delta{} 2 [Requests since the previous read on this connection]\n"
+            "fake_session_reads{} 1 [Reads on this connection]\n"
+            "fake_total_requests{} 2 [Requests served on all connections]\n");
+}
+
+TEST_F(Cli, MetaDescribeFromTheTopStructDown) {
+  start_scheduler();
+  auto r = run({"meta", "--describe", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "Metrics (top): Fake scheduler statistics\n"
+            "  nr_cpus         u64                       Number of CPUs\n"
+            "  total_requests  u64                       Requests served on all connections\n"
+            "  requests_delta  u64                       Requests since the previous read on this connection\n"
+            "  session_reads   u64                       Reads on this connection\n"
+            "  busy            float                     CPU busy percentage\n"
+            "  mode            string                    Scheduling mode\n"
+            "  layers          dict<string, LayerStats>  Per-layer statistics\n"
+            "\n"
+            "LayerStats: One layer\n"
+            "  util      float   Layer utilisation\n"
+            "  nr_tasks  i64     Tasks in the layer\n"
+            "  note      string  Free text\n");
+}
+
+TEST_F(Cli, WatchAsTableStampsEachSample) {
+  start_scheduler();
+  auto r = run({"watch", "--format", "table", "--count", "2", "--interval", "10ms", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("# 20", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\nsession_reads                 2 "), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace ktstats::test

@@ -63,7 +63,7 @@ constexpr const char* kMeta = R"({
       "nr_tasks": {"datum": "i64", "desc": "Tasks in the layer"},
       "note": {"datum": "string", "desc": "Free text", "user": {"_om_skip": true}}
     },
-    "user": {"_om_label": "layer_name"}}
+    "user": {"_om_prefix": "fake_layer_", "_om_label": "layer_name"}}
 })";
 
 value layers() {

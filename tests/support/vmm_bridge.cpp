@@ -60,7 +60,9 @@ void VmmBridge::run() {
     pollfd fds[5] = {{stop_.get(), POLLIN, 0},
                      {host ? -1 : host_listener_.get(), POLLIN, 0},
                      {guest ? -1 : guest_listener_.get(), POLLIN, 0},
-                     {host.get(), POLLIN, 0},
+                     // Like QEMU, take nothing from the host while no guest
+                     // has the port open: the bytes wait in the socket.
+                     {guest ? host.get() : -1, POLLIN, 0},
                      {guest.get(), POLLIN, 0}};
     if (::poll(fds, 5, -1) < 0) continue;
     if (fds[0].revents) return;
