@@ -1,93 +1,140 @@
 #include "options.hpp"
 
+#include <getopt.h>
 #include <sysexits.h>
 
 #include <cstdio>
 #include <cstdlib>
-#include <map>
-
-#include <CLI/CLI.hpp>
+#include <cstring>
+#include <string>
 
 #include "ktstats/duration.hpp"
 
+// Parsed with getopt_long rather than CLI11: CLI11 brings iostreams and
+// locale support into the static binary, which is most of its size.
 namespace ktstats::relay {
 namespace {
 
-// A CLI11 check that the text is a duration ("10s", "500ms").
-const CLI::Validator kDuration(
-    [](std::string& text) -> std::string {
-      return parse_duration(text) ? std::string() : "'" + text + "' is not a duration (10s, 500ms, 2m)";
-    },
-    "DURATION");
+constexpr const char* kUsage =
+    "Usage: ktstats-relay [OPTIONS]\n"
+    "\n"
+    "Relays scx_stats requests from a virtio-console port to the sched_ext scheduler's\n"
+    "stats socket, one response line per request line.\n"
+    "\n"
+    "Options:\n"
+    "  --port PATH               Port device, tty or Unix socket (default: the port\n"
+    "                            named org.ktstats.stats, else /dev/vport0p2)\n"
+    "  --port-name NAME          Virtio port name to look up in /sys/class/virtio-ports\n"
+    "  --port-fd N               Inherited descriptor to use as the port\n"
+    "  --socket PATH             Scheduler's scx_stats socket\n"
+    "                            (default: /var/run/scx/root/stats)\n"
+    "  --response-timeout DUR    Longest wait for the scheduler's answer (default: 10s)\n"
+    "  --wait-port DUR           Give up if the port has not appeared after this long\n"
+    "                            (default: wait for ever)\n"
+    "  --log-level LEVEL         trace, debug, info, warn, error or off (default: info)\n"
+    "  --log-target TARGET       stderr, or kmsg for the kernel log (default: stderr)\n"
+    "  --version                 Print the version and exit\n"
+    "  -h, --help                Print this help and exit\n";
 
-std::chrono::milliseconds duration_of(const std::string& text) { return *parse_duration(text); }
+[[noreturn]] void usage_error(const std::string& why) {
+  std::fprintf(stderr, "ktstats-relay: %s (see ktstats-relay --help)\n", why.c_str());
+  std::exit(EX_USAGE);
+}
+
+std::chrono::milliseconds duration_arg(const char* option, const char* text) {
+  auto duration = parse_duration(text);
+  if (!duration) {
+    usage_error(std::string("--") + option + ": '" + text + "' is not a duration (10s, 500ms, 2m)");
+  }
+  return *duration;
+}
+
+int fd_arg(const char* text) {
+  char* end = nullptr;
+  const long fd = std::strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || fd < 0 || fd > 1'000'000) {
+    usage_error(std::string("--port-fd: '") + text + "' is not a descriptor number");
+  }
+  return static_cast<int>(fd);
+}
+
+void set_port(PortSpec& port, PortSpec::Kind kind, const char* value) {
+  if (port.kind != PortSpec::Kind::kDefault) {
+    usage_error("--port, --port-name and --port-fd exclude each other");
+  }
+  port.kind = kind;
+  if (kind == PortSpec::Kind::kFd) {
+    port.fd = fd_arg(value);
+  } else {
+    port.value = value;
+  }
+}
+
+spdlog::level::level_enum level_arg(const char* text) {
+  for (const char* name : {"trace", "debug", "info", "warn", "error", "off"}) {
+    if (std::strcmp(text, name) == 0) return spdlog::level::from_str(name);
+  }
+  usage_error(std::string("--log-level: '") + text + "' is not one of trace, debug, info, warn, error, off");
+}
+
+LogTarget target_arg(const char* text) {
+  if (std::strcmp(text, "stderr") == 0) return LogTarget::kStderr;
+  if (std::strcmp(text, "kmsg") == 0) return LogTarget::kKmsg;
+  usage_error(std::string("--log-target: '") + text + "' is not stderr or kmsg");
+}
 
 }  // namespace
 
 CommandLine parse_command_line(int argc, char** argv) {
+  enum Option {
+    kPort = 256, kPortName, kPortFd, kSocket, kResponseTimeout, kWaitPort, kLogLevel,
+    kLogTarget, kVersion,
+  };
+  static const option kOptions[] = {
+      {"port", required_argument, nullptr, kPort},
+      {"port-name", required_argument, nullptr, kPortName},
+      {"port-fd", required_argument, nullptr, kPortFd},
+      {"socket", required_argument, nullptr, kSocket},
+      {"response-timeout", required_argument, nullptr, kResponseTimeout},
+      {"wait-port", required_argument, nullptr, kWaitPort},
+      {"log-level", required_argument, nullptr, kLogLevel},
+      {"log-target", required_argument, nullptr, kLogTarget},
+      {"version", no_argument, nullptr, kVersion},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+
   CommandLine line;
-  CLI::App app{
-      "Relays scx_stats requests from a virtio-console port to the sched_ext scheduler's\n"
-      "stats socket, one response line per request line.",
-      "ktstats-relay"};
-  app.set_version_flag("--version", std::string("ktstats-relay ") + KTSTATS_VERSION);
-  app.get_formatter()->column_width(34);
-
-  std::string port_path, port_name, response_timeout = "10s", wait_port, log_level = "info",
-                                    log_target = "stderr";
-  int port_fd = -1;
-  auto* path_opt = app.add_option("--port", port_path,
-                                  "Port device, tty or Unix socket (default: the port named " +
-                                      std::string(kDefaultPortName) + ", else " +
-                                      std::string(kDefaultPortPath) + ")");
-  auto* name_opt = app.add_option("--port-name", port_name,
-                                  "Virtio port name to look up in " + std::string(kVirtioPortsDir));
-  auto* fd_opt = app.add_option("--port-fd", port_fd, "Inherited descriptor to use as the port")
-                     ->check(CLI::NonNegativeNumber);
-  path_opt->excludes(name_opt)->excludes(fd_opt);
-  name_opt->excludes(fd_opt);
-  app.add_option("--socket", line.relay.scheduler_socket, "Scheduler's scx_stats socket")
-      ->capture_default_str();
-  app.add_option("--response-timeout", response_timeout,
-                 "Longest wait for the scheduler's answer to one request")
-      ->check(kDuration)
-      ->capture_default_str();
-  app.add_option("--wait-port", wait_port,
-                 "Give up if the port has not appeared after this long (default: wait for ever)")
-      ->check(kDuration);
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
-      ->capture_default_str();
-  app.add_option("--log-target", log_target, "stderr, or kmsg for the kernel log")
-      ->check(CLI::IsMember({"stderr", "kmsg"}))
-      ->capture_default_str();
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    std::exit(app.exit(e));
-  } catch (const CLI::CallForVersion& e) {
-    std::exit(app.exit(e));
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "ktstats-relay: %s (see ktstats-relay --help)\n", e.what());
-    std::exit(EX_USAGE);
+  opterr = 0;  // our own messages
+  for (;;) {
+    int index = 0;
+    const int option = ::getopt_long(argc, argv, ":h", kOptions, &index);
+    if (option == -1) break;
+    switch (option) {
+      case kPort: set_port(line.relay.port, PortSpec::Kind::kPath, optarg); break;
+      case kPortName: set_port(line.relay.port, PortSpec::Kind::kName, optarg); break;
+      case kPortFd: set_port(line.relay.port, PortSpec::Kind::kFd, optarg); break;
+      case kSocket: line.relay.scheduler_socket = optarg; break;
+      case kResponseTimeout:
+        line.relay.response_timeout = duration_arg("response-timeout", optarg);
+        if (line.relay.response_timeout.count() == 0) usage_error("--response-timeout must be positive");
+        break;
+      case kWaitPort: line.relay.wait_port = duration_arg("wait-port", optarg); break;
+      case kLogLevel: line.log_level = level_arg(optarg); break;
+      case kLogTarget: line.log_target = target_arg(optarg); break;
+      case kVersion:
+        std::printf("ktstats-relay %s\n", KTSTATS_VERSION);
+        std::exit(0);
+      case 'h':
+        std::fputs(kUsage, stdout);
+        std::exit(0);
+      case ':':
+        usage_error(std::string(argv[optind - 1]) + " needs a value");
+      default:
+        usage_error(std::string("unknown option ") + argv[optind - 1]);
+    }
   }
-
-  auto& port = line.relay.port;
-  if (!port_path.empty()) {
-    port.kind = PortSpec::Kind::kPath;
-    port.value = port_path;
-  } else if (!port_name.empty()) {
-    port.kind = PortSpec::Kind::kName;
-    port.value = port_name;
-  } else if (port_fd >= 0) {
-    port.kind = PortSpec::Kind::kFd;
-    port.fd = port_fd;
-  }
-  line.relay.response_timeout = duration_of(response_timeout);
-  if (!wait_port.empty()) line.relay.wait_port = duration_of(wait_port);
-  line.log_level = spdlog::level::from_str(log_level);
-  line.log_target = log_target == "kmsg" ? LogTarget::kKmsg : LogTarget::kStderr;
+  if (optind < argc) usage_error(std::string("unexpected argument '") + argv[optind] + "'");
   return line;
 }
 

@@ -1,21 +1,39 @@
 #include "port_spec.hpp"
 
-#include <filesystem>
-#include <fstream>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "ktstats/unique_fd.hpp"
 
 namespace ktstats::relay {
 namespace {
 
+// The first line of a small sysfs file.
+std::string read_first_line(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  char buffer[256];
+  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+  if (n <= 0) return {};
+  std::string text(buffer, static_cast<std::size_t>(n));
+  return text.substr(0, text.find('\n'));
+}
+
 std::optional<std::string> find_named_port(const std::string& sysfs_dir, std::string_view name) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(sysfs_dir, ec)) {
-    std::ifstream file(entry.path() / "name");
-    std::string port_name;
-    if (std::getline(file, port_name) && port_name == name) {
-      return "/dev/" + entry.path().filename().string();
+  DIR* dir = ::opendir(sysfs_dir.c_str());
+  if (dir == nullptr) return std::nullopt;
+  std::optional<std::string> found;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string port = entry->d_name;
+    if (port == "." || port == "..") continue;
+    if (read_first_line(sysfs_dir + "/" + port + "/name") == name) {
+      found = "/dev/" + port;
+      break;
     }
   }
-  return std::nullopt;
+  ::closedir(dir);
+  return found;
 }
 
 }  // namespace
@@ -34,8 +52,9 @@ std::optional<std::string> resolve_port_path(const PortSpec& spec) {
 
 std::string port_parent_dir(const PortSpec& spec) {
   if (spec.kind == PortSpec::Kind::kPath) {
-    const auto parent = std::filesystem::path(spec.value).parent_path();
-    return parent.empty() ? "." : parent.string();
+    const auto slash = spec.value.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : spec.value.substr(0, slash);
   }
   return "/dev";
 }

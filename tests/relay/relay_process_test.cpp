@@ -315,7 +315,7 @@ TEST_F(RelayProcess, InheritedDescriptorPort) {
 TEST_F(RelayProcess, UsageErrorsExit64) {
   relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port", "a", "--port-name", "b"}));
   EXPECT_EQ(relay->wait(5s), 64);
-  EXPECT_NE(relay->stderr_text().find("excludes"), std::string::npos) << relay->stderr_text();
+  EXPECT_NE(relay->stderr_text().find("exclude each other"), std::string::npos) << relay->stderr_text();
   relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--response-timeout", "soon"}));
   EXPECT_EQ(relay->wait(5s), 64);
   EXPECT_NE(relay->stderr_text().find("'soon' is not a duration"), std::string::npos)
