@@ -29,6 +29,8 @@ constexpr const char* kUsage =
     "  --socket PATH             Scheduler's scx_stats socket\n"
     "                            (default: /var/run/scx/root/stats)\n"
     "  --response-timeout DUR    Longest wait for the scheduler's answer (default: 10s)\n"
+    "  --scheduler-wait DUR      How long a request waits for an absent scheduler\n"
+    "                            socket to appear (default: 0, answer at once)\n"
     "  --wait-port DUR           Give up if the port has not appeared after this long\n"
     "                            (default: wait for ever)\n"
     "  --log-level LEVEL         trace, debug, info, warn, error or off (default: info)\n"
@@ -87,8 +89,8 @@ LogTarget target_arg(const char* text) {
 
 CommandLine parse_command_line(int argc, char** argv) {
   enum Option {
-    kPort = 256, kPortName, kPortFd, kSocket, kResponseTimeout, kWaitPort, kLogLevel,
-    kLogTarget, kVersion,
+    kPort = 256, kPortName, kPortFd, kSocket, kResponseTimeout, kSchedulerWait, kWaitPort,
+    kLogLevel, kLogTarget, kVersion,
   };
   static const option kOptions[] = {
       {"port", required_argument, nullptr, kPort},
@@ -96,6 +98,7 @@ CommandLine parse_command_line(int argc, char** argv) {
       {"port-fd", required_argument, nullptr, kPortFd},
       {"socket", required_argument, nullptr, kSocket},
       {"response-timeout", required_argument, nullptr, kResponseTimeout},
+      {"scheduler-wait", required_argument, nullptr, kSchedulerWait},
       {"wait-port", required_argument, nullptr, kWaitPort},
       {"log-level", required_argument, nullptr, kLogLevel},
       {"log-target", required_argument, nullptr, kLogTarget},
@@ -118,6 +121,9 @@ CommandLine parse_command_line(int argc, char** argv) {
       case kResponseTimeout:
         line.relay.response_timeout = duration_arg("response-timeout", optarg);
         if (line.relay.response_timeout.count() == 0) usage_error("--response-timeout must be positive");
+        break;
+      case kSchedulerWait:
+        line.relay.scheduler_wait = duration_arg("scheduler-wait", optarg);
         break;
       case kWaitPort: line.relay.wait_port = duration_arg("wait-port", optarg); break;
       case kLogLevel: line.log_level = level_arg(optarg); break;

@@ -23,7 +23,8 @@ Relay::Relay(RelayOptions options, std::unique_ptr<EventLoop> loop)
     : options_(std::move(options)),
       loop_(std::move(loop)),
       core_(*this, options_.limits, KTSTATS_VERSION),
-      link_(*loop_, core_, options_.scheduler_socket, options_.response_timeout,
+      link_(*loop_, core_, options_.scheduler_socket,
+            {options_.response_timeout, options_.scheduler_wait},
             [this] { port_.service(); }),
       port_(*loop_, core_, options_.port, options_.wait_port,
             {[this](const std::string& why) { fail(why); }, [this] { loop_->stop(); }}) {}

@@ -19,6 +19,8 @@ struct RelayOptions {
   PortSpec port;
   std::string scheduler_socket = std::string(kDefaultSchedulerSocket);
   std::chrono::milliseconds response_timeout{10'000};
+  // How long a request waits for an absent scheduler socket to appear.
+  std::chrono::milliseconds scheduler_wait{0};
   std::optional<std::chrono::milliseconds> wait_port;  // nullopt: for ever
   RelayLimits limits;
 };
@@ -41,7 +43,7 @@ class Relay final : private RelayEffects {
   void fail(const std::string& why);
   void on_signal();
 
-  std::optional<std::string> connect_scheduler() override { return link_.connect(); }
+  Connect connect_scheduler() override { return link_.connect(); }
   void send_to_scheduler(std::string_view line) override { link_.send(line); }
   void close_scheduler() override { link_.close(); }
   void start_response_timer() override { link_.start_timer(); }

@@ -76,7 +76,7 @@ void RelayCore::reject_request() {
 }
 
 void RelayCore::pump() {
-  while (!queue_.empty() && !in_flight_ && !host_backed_up()) {
+  while (!queue_.empty() && !in_flight_ && !scheduler_connecting_ && !host_backed_up()) {
     Pending& head = queue_.front();
     switch (head.kind) {
       case Kind::kForward:
@@ -94,20 +94,47 @@ void RelayCore::pump() {
   }
 }
 
-// Sends the head request; false when it was answered with an error instead.
+// Sends the head request, or starts waiting for the scheduler; false when
+// it was answered with an error instead.
 bool RelayCore::forward_head() {
   if (!scheduler_connected_) {
-    if (auto failure = effects_.connect_scheduler()) {
-      emit(relay_error(*failure));
-      pop_head();
-      return false;
+    auto connect = effects_.connect_scheduler();
+    switch (connect.outcome) {
+      case RelayEffects::Connect::Outcome::kFailed:
+        emit(relay_error(connect.failure));
+        pop_head();
+        return false;
+      case RelayEffects::Connect::Outcome::kWaiting:
+        scheduler_connecting_ = true;
+        return true;
+      case RelayEffects::Connect::Outcome::kConnected:
+        scheduler_connected_ = true;
+        break;
     }
-    scheduler_connected_ = true;
   }
+  send_head();
+  return true;
+}
+
+void RelayCore::send_head() {
   effects_.send_to_scheduler(queue_.front().line);
   in_flight_ = true;
   effects_.start_response_timer();
-  return true;
+}
+
+void RelayCore::on_scheduler_connected() {
+  if (!scheduler_connecting_) return;
+  scheduler_connecting_ = false;
+  scheduler_connected_ = true;
+  send_head();
+}
+
+void RelayCore::on_scheduler_unavailable(const std::string& reason) {
+  if (!scheduler_connecting_) return;
+  scheduler_connecting_ = false;
+  emit(relay_error(reason));
+  pop_head();
+  pump();
 }
 
 void RelayCore::pop_head() {
@@ -179,9 +206,10 @@ void RelayCore::on_response_timeout(std::string_view after) {
 }
 
 void RelayCore::drop_scheduler() {
-  if (!scheduler_connected_) return;
+  if (!scheduler_connected_ && !scheduler_connecting_) return;
   effects_.close_scheduler();
   scheduler_connected_ = false;
+  scheduler_connecting_ = false;
   scheduler_framer_.reset();
 }
 
@@ -223,6 +251,8 @@ void RelayCore::end_session() {
   host_output_sent_ = 0;
 }
 
-bool RelayCore::idle() const { return queue_.empty() && !in_flight_ && host_output_.empty(); }
+bool RelayCore::idle() const {
+  return queue_.empty() && !in_flight_ && !scheduler_connecting_ && host_output_.empty();
+}
 
 }  // namespace ktstats::relay

@@ -28,8 +28,14 @@ struct RelayLimits {
 class RelayEffects {
  public:
   virtual ~RelayEffects() = default;
-  // Opens the scheduler connection; on failure, the reason for the host.
-  virtual std::optional<std::string> connect_scheduler() = 0;
+  // Opens the scheduler connection. kWaiting: the socket is not there yet
+  // and the link waits for it, then calls on_scheduler_connected() or
+  // on_scheduler_unavailable().
+  struct Connect {
+    enum class Outcome { kConnected, kFailed, kWaiting } outcome;
+    std::string failure;  // the reason for the host, when kFailed
+  };
+  virtual Connect connect_scheduler() = 0;
   // Sends one request line; the newline is added by the link.
   virtual void send_to_scheduler(std::string_view line) = 0;
   virtual void close_scheduler() = 0;
@@ -56,6 +62,8 @@ class RelayCore {
   bool wants_host_input() const;
   void on_host_bytes(std::string_view bytes);
 
+  void on_scheduler_connected();
+  void on_scheduler_unavailable(const std::string& reason);
   void on_scheduler_bytes(std::string_view bytes);
   void on_scheduler_closed();
   void on_response_timeout(std::string_view after);
@@ -89,6 +97,7 @@ class RelayCore {
   bool forward_head();
   void answer_in_flight(std::string_view line);
   void fail_in_flight(const std::string& reason);
+  void send_head();
   void pop_head();
   void emit(std::string_view line);
   std::string relay_error(const std::string& reason);
@@ -107,6 +116,7 @@ class RelayCore {
   std::size_t queued_bytes_ = 0;
   bool in_flight_ = false;
   bool scheduler_connected_ = false;
+  bool scheduler_connecting_ = false;  // the head request waits for the socket
   std::string host_output_;
   std::size_t host_output_sent_ = 0;
   RelayCounters counters_;

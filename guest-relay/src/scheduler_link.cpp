@@ -3,7 +3,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +20,25 @@ namespace {
 
 constexpr int kMaxReadsPerEvent = 16;
 
+void arm(int timer, std::chrono::milliseconds after) {
+  itimerspec spec{};
+  spec.it_value.tv_sec = after.count() / 1000;
+  spec.it_value.tv_nsec = (after.count() % 1000) * 1'000'000;
+  ::timerfd_settime(timer, 0, &spec, nullptr);
+}
+
+// The socket's directory, or its nearest existing ancestor: where the
+// socket (or the directories leading to it) will appear.
+std::string nearest_existing_dir(const std::string& socket_path) {
+  std::string dir = socket_path.substr(0, socket_path.rfind('/'));
+  while (!dir.empty() && ::access(dir.c_str(), F_OK) != 0) dir = dir.substr(0, dir.rfind('/'));
+  return dir.empty() ? "/" : dir;
+}
+
+// The socket is not there yet, or left behind by a scheduler that exited:
+// worth waiting for a new one.
+bool is_absence(int error) { return error == ENOENT || error == ECONNREFUSED; }
+
 std::string connect_failure(const std::string& path, int error) {
   switch (error) {
     case ENOENT: return "no scheduler socket at " + path;
@@ -30,42 +51,147 @@ std::string connect_failure(const std::string& path, int error) {
 }  // namespace
 
 SchedulerLink::SchedulerLink(EventLoop& loop, RelayCore& core, std::string socket_path,
-                             std::chrono::milliseconds response_timeout,
-                             std::function<void()> after_event)
+                             Timing timing, std::function<void()> after_event)
     : loop_(loop),
       core_(core),
       socket_path_(std::move(socket_path)),
-      response_timeout_(response_timeout),
-      after_event_(std::move(after_event)) {}
+      timing_(timing),
+      after_event_(std::move(after_event)),
+      socket_dir_watch_(loop, [this] { on_socket_dir_change(); }) {}
 
 SchedulerLink::~SchedulerLink() {
   close();
   if (timer_) loop_.remove(timer_.get());
+  if (wait_timer_) loop_.remove(wait_timer_.get());
+  if (retry_timer_) loop_.remove(retry_timer_.get());
 }
 
 Status SchedulerLink::start() {
   timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (!timer_) return Transport{"timerfd_create", errno};
-  return loop_.add(timer_.get(), EPOLLIN, [this](std::uint32_t) { on_timer(); });
+  wait_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  retry_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!timer_ || !wait_timer_ || !retry_timer_) return Transport{"timerfd_create", errno};
+  if (auto added = loop_.add(timer_.get(), EPOLLIN, [this](std::uint32_t) { on_timer(); });
+      !added) {
+    return added;
+  }
+  if (auto added = loop_.add(retry_timer_.get(), EPOLLIN, [this](std::uint32_t) { on_retry_timer(); });
+      !added) {
+    return added;
+  }
+  return loop_.add(wait_timer_.get(), EPOLLIN, [this](std::uint32_t) { on_wait_timeout(); });
 }
 
-std::optional<std::string> SchedulerLink::connect() {
+Result<UniqueFd> SchedulerLink::try_connect() {
   auto fd = connect_unix_socket(socket_path_);
-  if (!fd) {
-    const auto& error = std::get<Transport>(fd.error());
-    spdlog::debug("scheduler connect failed: {}", describe(fd.error()));
-    return connect_failure(socket_path_, error.error);
-  }
-  socket_ = std::move(*fd);
+  if (!fd) spdlog::debug("scheduler connect failed: {}", describe(fd.error()));
+  return fd;
+}
+
+// Takes a connected socket into the loop; false, with the reason, if it
+// cannot be watched.
+bool SchedulerLink::adopt(UniqueFd fd, std::string* failure) {
+  socket_ = std::move(fd);
   want_write_ = false;
   if (auto added = loop_.add(socket_.get(), EPOLLIN | EPOLLRDHUP,
                              [this](std::uint32_t events) { on_socket_event(events); });
       !added) {
     socket_.reset();
-    return "relay cannot watch the scheduler socket: " + describe(added.error());
+    *failure = "relay cannot watch the scheduler socket: " + describe(added.error());
+    return false;
   }
   spdlog::debug("connected to scheduler at {}", socket_path_);
-  return std::nullopt;
+  return true;
+}
+
+RelayEffects::Connect SchedulerLink::connect() {
+  using Outcome = RelayEffects::Connect::Outcome;
+  auto fd = try_connect();
+  std::string failure;
+  if (fd) {
+    if (adopt(std::move(*fd), &failure)) return {Outcome::kConnected, {}};
+    return {Outcome::kFailed, failure};
+  }
+  const int error = std::get<Transport>(fd.error()).error;
+  failure = connect_failure(socket_path_, error);
+  if (!is_absence(error) || timing_.scheduler_wait.count() == 0) return {Outcome::kFailed, failure};
+  wait_failure_ = failure;
+  waiting_ = true;
+  watched_dir_.clear();
+  arm(wait_timer_.get(), timing_.scheduler_wait);
+  spdlog::debug("waiting up to {} for {}", format_duration(timing_.scheduler_wait), socket_path_);
+  switch (watch_and_retry()) {
+    case Retry::kConnected: return {Outcome::kConnected, {}};
+    case Retry::kFailed: return {Outcome::kFailed, wait_failure_};
+    case Retry::kWaiting: break;
+  }
+  return {Outcome::kWaiting, {}};
+}
+
+// Watches the deepest existing directory on the socket's path, then tries
+// the socket again: what appears after the watch raises an event, what
+// appeared before it the connect finds.
+SchedulerLink::Retry SchedulerLink::watch_and_retry() {
+  for (;;) {
+    const std::string dir = nearest_existing_dir(socket_path_);
+    if (dir != watched_dir_) {
+      if (auto watching = socket_dir_watch_.watch(dir); !watching) {
+        spdlog::warn("cannot watch for the scheduler socket: {}", describe(watching.error()));
+      }
+      watched_dir_ = dir;
+    }
+    auto fd = try_connect();
+    if (fd) {
+      stop_waiting();
+      return adopt(std::move(*fd), &wait_failure_) ? Retry::kConnected : Retry::kFailed;
+    }
+    const int error = std::get<Transport>(fd.error()).error;
+    wait_failure_ = connect_failure(socket_path_, error);
+    if (nearest_existing_dir(socket_path_) != watched_dir_) continue;
+    // A server binds, then listens: the file appears a moment before the
+    // socket accepts, and listening raises no event. Retry a refusal after
+    // 5 ms, doubling to 100 ms, for as long as the wait lasts.
+    if (error == ECONNREFUSED) {
+      arm(retry_timer_.get(), refused_backoff_);
+      refused_backoff_ = std::min(refused_backoff_ * 2, kMaxRefusedBackoff);
+    }
+    return Retry::kWaiting;
+  }
+}
+
+void SchedulerLink::stop_waiting() {
+  if (!waiting_) return;
+  waiting_ = false;
+  socket_dir_watch_.stop();
+  arm(wait_timer_.get(), std::chrono::milliseconds(0));
+  arm(retry_timer_.get(), std::chrono::milliseconds(0));
+  refused_backoff_ = kMinRefusedBackoff;
+}
+
+void SchedulerLink::on_retry_timer() {
+  std::uint64_t expirations = 0;
+  if (::read(retry_timer_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
+  on_socket_dir_change();
+}
+
+void SchedulerLink::on_socket_dir_change() {
+  if (!waiting_) return;
+  switch (watch_and_retry()) {
+    case Retry::kWaiting: return;
+    case Retry::kConnected: core_.on_scheduler_connected(); break;
+    case Retry::kFailed: core_.on_scheduler_unavailable(wait_failure_); break;
+  }
+  after_event_();
+}
+
+void SchedulerLink::on_wait_timeout() {
+  std::uint64_t expirations = 0;
+  if (::read(wait_timer_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
+  if (!waiting_) return;
+  stop_waiting();
+  core_.on_scheduler_unavailable(wait_failure_ + " (waited " +
+                                 format_duration(timing_.scheduler_wait) + ")");
+  after_event_();
 }
 
 void SchedulerLink::send(std::string_view line) {
@@ -94,6 +220,7 @@ void SchedulerLink::flush() {
 }
 
 void SchedulerLink::close() {
+  stop_waiting();
   if (!socket_) return;
   loop_.remove(socket_.get());
   socket_.reset();
@@ -121,23 +248,16 @@ void SchedulerLink::on_socket_event(std::uint32_t events) {
   after_event_();
 }
 
-void SchedulerLink::arm(std::chrono::milliseconds after) {
-  itimerspec spec{};
-  spec.it_value.tv_sec = after.count() / 1000;
-  spec.it_value.tv_nsec = (after.count() % 1000) * 1'000'000;
-  ::timerfd_settime(timer_.get(), 0, &spec, nullptr);
-}
+void SchedulerLink::start_timer() { arm(timer_.get(), timing_.response_timeout); }
 
-void SchedulerLink::start_timer() { arm(response_timeout_); }
-
-void SchedulerLink::stop_timer() { arm(std::chrono::milliseconds(0)); }
+void SchedulerLink::stop_timer() { arm(timer_.get(), std::chrono::milliseconds(0)); }
 
 void SchedulerLink::on_timer() {
   std::uint64_t expirations = 0;
   if (::read(timer_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
   spdlog::warn("scheduler gave no response within {}; dropping its connection",
-               format_duration(response_timeout_));
-  core_.on_response_timeout(format_duration(response_timeout_));
+               format_duration(timing_.response_timeout));
+  core_.on_response_timeout(format_duration(timing_.response_timeout));
   after_event_();
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "dir_watch.hpp"
 #include "event_loop.hpp"
 #include "ktstats/unique_fd.hpp"
 #include "relay_core.hpp"
@@ -14,36 +15,59 @@ namespace ktstats::relay {
 
 // The connection to the scheduler's scx_stats socket, and the response
 // timer. Bytes, closes and timeouts go to the RelayCore; `after_event` runs
-// after each, so the owner can flush what the core produced.
+// after each, so the owner can flush what the core produced. While the
+// socket is absent, a connect may wait for it (inotify, no polling) for up
+// to `scheduler_wait`.
 class SchedulerLink {
  public:
-  SchedulerLink(EventLoop& loop, RelayCore& core, std::string socket_path,
-                std::chrono::milliseconds response_timeout, std::function<void()> after_event);
+  struct Timing {
+    std::chrono::milliseconds response_timeout;
+    std::chrono::milliseconds scheduler_wait;
+  };
+
+  SchedulerLink(EventLoop& loop, RelayCore& core, std::string socket_path, Timing timing,
+                std::function<void()> after_event);
   ~SchedulerLink();
   SchedulerLink(const SchedulerLink&) = delete;
   SchedulerLink& operator=(const SchedulerLink&) = delete;
 
-  Status start();  // creates the timer
+  Status start();  // creates the timers
 
-  std::optional<std::string> connect();
+  RelayEffects::Connect connect();
   void send(std::string_view line);
   void close();
   void start_timer();
   void stop_timer();
 
  private:
+  Result<UniqueFd> try_connect();
+  bool adopt(UniqueFd fd, std::string* failure);
+  enum class Retry { kConnected, kFailed, kWaiting };
+  Retry watch_and_retry();
+  void stop_waiting();
+  void on_socket_dir_change();
+  void on_wait_timeout();
+  void on_retry_timer();
   void on_socket_event(std::uint32_t events);
   void on_timer();
   void flush();
-  void arm(std::chrono::milliseconds after);
 
   EventLoop& loop_;
   RelayCore& core_;
   std::string socket_path_;
-  std::chrono::milliseconds response_timeout_;
+  Timing timing_;
   std::function<void()> after_event_;
   UniqueFd socket_;
   UniqueFd timer_;
+  UniqueFd wait_timer_;
+  UniqueFd retry_timer_;
+  static constexpr std::chrono::milliseconds kMinRefusedBackoff{5};
+  static constexpr std::chrono::milliseconds kMaxRefusedBackoff{100};
+  std::chrono::milliseconds refused_backoff_ = kMinRefusedBackoff;
+  DirWatch socket_dir_watch_;
+  bool waiting_ = false;
+  std::string wait_failure_;  // why the last connect failed, for the host
+  std::string watched_dir_;
   std::string output_;  // request bytes the socket has not taken yet
   bool want_write_ = false;
 };

@@ -12,12 +12,15 @@ namespace {
 
 struct RecordingEffects : RelayEffects {
   std::optional<std::string> connect_failure;
+  bool wait = false;
   int connects = 0, closes = 0, timers_started = 0, timers_stopped = 0;
   std::vector<std::string> sent;
 
-  std::optional<std::string> connect_scheduler() override {
+  Connect connect_scheduler() override {
     ++connects;
-    return connect_failure;
+    if (wait) return {Connect::Outcome::kWaiting, {}};
+    if (connect_failure) return {Connect::Outcome::kFailed, *connect_failure};
+    return {Connect::Outcome::kConnected, {}};
   }
   void send_to_scheduler(std::string_view line) override { sent.emplace_back(line); }
   void close_scheduler() override { ++closes; }
@@ -160,6 +163,30 @@ TEST_F(RelayCoreTest, HostBackpressureStopsIntake) {
   EXPECT_EQ(effects.sent.size(), 5u);
   EXPECT_EQ(host_lines().size(), 5u);  // the host reads everything
   EXPECT_EQ(effects.sent.size(), 6u);  // and F goes out
+}
+
+TEST_F(RelayCoreTest, RequestsWaitForTheSchedulerInOrder) {
+  effects.wait = true;
+  core.on_host_bytes("A\n{\"ktstats_sync\":\"s\"}\nB\n");
+  EXPECT_TRUE(effects.sent.empty());
+  EXPECT_TRUE(host_lines().empty()) << "the sync answer waits behind A";
+  core.on_scheduler_connected();
+  EXPECT_EQ(effects.sent, std::vector<std::string>{"A"});
+  core.on_scheduler_bytes("a\n");
+  EXPECT_EQ(host_lines().size(), 2u);
+  EXPECT_EQ(effects.sent, (std::vector<std::string>{"A", "B"}));
+}
+
+TEST_F(RelayCoreTest, SchedulerThatNeverAppearsFailsOneRequestAtATime) {
+  effects.wait = true;
+  core.on_host_bytes("A\nB\n");
+  core.on_scheduler_unavailable("no scheduler socket at /x (waited 1s)");
+  EXPECT_EQ(host_lines(),
+            std::vector<std::string>{encode_relay_error("no scheduler socket at /x (waited 1s)")});
+  EXPECT_EQ(effects.connects, 2) << "B waits afresh";
+  core.end_session();
+  EXPECT_EQ(effects.closes, 1) << "the wait is cancelled with the session";
+  EXPECT_TRUE(core.idle());
 }
 
 TEST_F(RelayCoreTest, EndSessionDropsEverything) {

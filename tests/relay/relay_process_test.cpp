@@ -50,6 +50,36 @@ TEST_F(RelayProcess, NoSchedulerThenSchedulerAppears) {
   EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
 }
 
+TEST_F(RelayProcess, SchedulerWaitHoldsARequestUntilTheSocketAppears) {
+  start_relay({"--scheduler-wait", "20s"});
+  auto host = next_session();
+  ASSERT_TRUE(host.send_line(kStats));
+  EXPECT_FALSE(host.read_line(200ms).has_value()) << "answered before the scheduler existed";
+  start_scheduler();
+  auto answer = host.read_line(5s);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(field(payload(*answer), "nr_cpus"), 4);
+}
+
+TEST_F(RelayProcess, SchedulerWaitInADirectoryThatDoesNotExistYet) {
+  scheduler_socket = dir / "run/scx/root/stats";
+  start_relay({"--scheduler-wait", "20s"});
+  auto host = next_session();
+  ASSERT_TRUE(host.send_line(kStats));
+  ASSERT_EQ(::system(("mkdir -p " + dir / "run/scx/root").c_str()), 0);
+  start_scheduler();
+  auto answer = host.read_line(5s);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(field(payload(*answer), "nr_cpus"), 4);
+}
+
+TEST_F(RelayProcess, SchedulerWaitGivesUpWithTheReason) {
+  start_relay({"--scheduler-wait", "300ms"});
+  auto host = next_session();
+  EXPECT_EQ(relay_error(ask(host, kStats)),
+            "no scheduler socket at " + scheduler_socket + " (waited 300ms)");
+}
+
 TEST_F(RelayProcess, StaleSocketFileIsConnectionRefused) {
   start_scheduler();
   stop_scheduler();  // SIGKILL leaves the socket file behind
