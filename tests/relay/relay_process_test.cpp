@@ -1,6 +1,8 @@
 // ktstats-relay as a real process between a test playing the host and the
 // fake scheduler.
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include <gtest/gtest.h>
@@ -350,6 +352,45 @@ TEST_F(RelayProcess, UsageErrorsExit64) {
   EXPECT_EQ(relay->wait(5s), 64);
   EXPECT_NE(relay->stderr_text().find("'soon' is not a duration"), std::string::npos)
       << relay->stderr_text();
+}
+
+}  // namespace
+}  // namespace ktstats::test
+
+namespace ktstats::test {
+namespace {
+
+// A tty-type port (hvc, ttyS): the relay puts it in raw mode, so the line
+// discipline neither echoes requests back nor rewrites newlines.
+TEST_F(RelayFixture, TtyPortInRawMode) {
+  start_scheduler();
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  ASSERT_TRUE(master.valid());
+  ASSERT_EQ(::grantpt(master.get()), 0);
+  ASSERT_EQ(::unlockpt(master.get()), 0);
+  const std::string tty = ::ptsname(master.get());
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port", tty,
+                                "--socket", scheduler_socket}));
+  ASSERT_TRUE(relay->wait_for_stderr("serving tty " + tty)) << relay->stderr_text();
+  LinePeer host{UniqueFd(::dup(master.get()))};
+  ASSERT_TRUE(host.send_line(R"({"req":"stats"})"));
+  auto answer = host.read_line();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->rfind(R"({"errno":0,"args":{"resp":{"nr_cpus":4,)", 0), 0u) << *answer;
+  EXPECT_EQ(answer->back(), '}') << "no \r added by the tty";
+}
+
+TEST_F(RelayFixture, HelpAndVersion) {
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--version"}));
+  EXPECT_EQ(relay->read_all(), std::string("ktstats-relay ") + KTSTATS_VERSION + "\n");
+  EXPECT_EQ(relay->wait(), 0);
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--help"}));
+  const auto help = relay->read_all();
+  EXPECT_EQ(relay->wait(), 0);
+  for (const char* option : {"--port", "--port-name", "--port-fd", "--socket", "--response-timeout",
+                             "--scheduler-wait", "--wait-port", "--log-level", "--log-target"}) {
+    EXPECT_NE(help.find(option), std::string::npos) << option;
+  }
 }
 
 }  // namespace

@@ -49,7 +49,8 @@ LinePeer LinePeer::connect(const std::string& path) {
 bool LinePeer::write(std::string_view bytes) {
   const auto deadline = Clock::now() + 10s;
   while (!bytes.empty()) {
-    const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == ENOTSOCK) n = ::write(fd_.get(), bytes.data(), bytes.size());  // a pty
     if (n > 0) {
       bytes.remove_prefix(static_cast<std::size_t>(n));
       continue;
@@ -71,7 +72,8 @@ std::optional<std::string> LinePeer::read_line(std::chrono::milliseconds timeout
     pollfd pfd{fd_.get(), POLLIN, 0};
     if (::poll(&pfd, 1, remaining_ms(deadline)) <= 0) return std::nullopt;
     char buffer[65536];
-    const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n < 0 && errno == ENOTSOCK) n = ::read(fd_.get(), buffer, sizeof buffer);  // a pty
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n <= 0) return std::nullopt;
     framer_.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
