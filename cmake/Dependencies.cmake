@@ -28,7 +28,7 @@ endif()
 add_library(ktstats_logging INTERFACE)
 target_compile_definitions(ktstats_logging INTERFACE
   SPDLOG_HEADER_ONLY SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY FMT_STATIC_THOUSANDS_SEPARATOR
-  SPDLOG_NO_THREAD_ID SPDLOG_DISABLE_DEFAULT_LOGGER)
+  SPDLOG_NO_THREAD_ID)
 target_include_directories(ktstats_logging SYSTEM INTERFACE
   $<TARGET_PROPERTY:spdlog::spdlog_header_only,INTERFACE_INCLUDE_DIRECTORIES>)
 target_link_libraries(ktstats_logging INTERFACE Threads::Threads)

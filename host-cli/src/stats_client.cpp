@@ -38,8 +38,14 @@ Result<std::unique_ptr<StatsClient>> StatsClient::open(const Endpoint& endpoint,
   auto channel = open_endpoint(endpoint);
   if (!channel) return std::move(channel).error();
   spdlog::debug("connected to {}", (*channel)->description());
+  return over(std::move(*channel), endpoint, sync, interrupt);
+}
+
+std::unique_ptr<StatsClient> StatsClient::over(std::unique_ptr<Channel> channel, Endpoint endpoint,
+                                               bool sync, const Interrupt& interrupt) {
+  const bool relay_sync = sync && endpoint.through_relay();
   return std::unique_ptr<StatsClient>(
-      new StatsClient(std::move(*channel), endpoint, sync && endpoint.through_relay(), interrupt));
+      new StatsClient(std::move(channel), std::move(endpoint), relay_sync, interrupt));
 }
 
 StatsClient::StatsClient(std::unique_ptr<Channel> channel, Endpoint endpoint, bool sync,

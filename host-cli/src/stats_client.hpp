@@ -36,6 +36,9 @@ class StatsClient {
  public:
   static Result<std::unique_ptr<StatsClient>> open(const Endpoint& endpoint, bool sync,
                                                    const Interrupt& interrupt);
+  // Over a channel already open (tests, or a transport opened elsewhere).
+  static std::unique_ptr<StatsClient> over(std::unique_ptr<Channel> channel, Endpoint endpoint,
+                                           bool sync, const Interrupt& interrupt);
 
   // The relay's echo (with its version) for a fresh nonce.
   Result<SyncReply> sync(const Deadline& deadline);
