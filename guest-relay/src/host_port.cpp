@@ -43,7 +43,8 @@ HostPort::HostPort(EventLoop& loop, RelayCore& core, PortSpec spec,
       spec_(std::move(spec)),
       wait_limit_(wait_limit),
       callbacks_(std::move(callbacks)),
-      watch_(loop, [this] { on_port_change(); }) {}
+      watch_(loop, [this] { on_port_change(); }),
+      refused_retry_(loop, [this] { retry_open(); }) {}
 
 HostPort::~HostPort() {
   close_channel();
@@ -51,6 +52,7 @@ HostPort::~HostPort() {
 }
 
 Status HostPort::start() {
+  if (auto started = refused_retry_.start(); !started) return started;
   auto opened = try_open();
   if (!opened) return std::move(opened).error();
   if (*opened == Opened::kYes) return Ok{};
@@ -78,6 +80,8 @@ Result<HostPort::Opened> HostPort::try_open() {
     if (!channel) {
       if (is_absence(channel.error()) || ever_opened_) {
         spdlog::debug("port not ready: {}", describe(channel.error()));
+        const auto* transport = std::get_if<Transport>(&channel.error());
+        if (transport != nullptr && transport->error == ECONNREFUSED) refused_retry_.refused();
         return Opened::kNotYet;
       }
       return std::move(channel).error();
@@ -91,6 +95,7 @@ Result<HostPort::Opened> HostPort::try_open() {
     return std::move(added).error();
   }
   watch_.stop();
+  refused_retry_.cancel();
   if (wait_timer_) {
     loop_.remove(wait_timer_.get());
     wait_timer_.reset();
@@ -111,6 +116,11 @@ void HostPort::wait_for_port() {
 }
 
 void HostPort::on_port_change() {
+  refused_retry_.socket_changed();
+  retry_open();
+}
+
+void HostPort::retry_open() {
   if (channel_) return;
   auto opened = try_open();
   if (!opened) callbacks_.fatal(describe(opened.error()));

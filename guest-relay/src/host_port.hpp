@@ -10,6 +10,7 @@
 #include "event_loop.hpp"
 #include "ktstats/channel.hpp"
 #include "port_spec.hpp"
+#include "refused_retry.hpp"
 #include "relay_core.hpp"
 
 namespace ktstats::relay {
@@ -40,6 +41,7 @@ class HostPort {
   Result<Opened> try_open();
   void wait_for_port();
   void on_port_change();
+  void retry_open();
   void on_wait_timeout();
   void on_event(std::uint32_t events);
   bool flush();
@@ -55,6 +57,7 @@ class HostPort {
   Callbacks callbacks_;
   std::unique_ptr<Channel> channel_;
   DirWatch watch_;
+  RefusedRetry refused_retry_;
   UniqueFd wait_timer_;
   bool readable_ = false;
   bool writable_ = false;

@@ -5,7 +5,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 
 #include <spdlog/spdlog.h>
@@ -57,25 +56,21 @@ SchedulerLink::SchedulerLink(EventLoop& loop, RelayCore& core, std::string socke
       socket_path_(std::move(socket_path)),
       timing_(timing),
       after_event_(std::move(after_event)),
-      socket_dir_watch_(loop, [this] { on_socket_dir_change(); }) {}
+      socket_dir_watch_(loop, [this] { on_socket_dir_change(); }),
+      refused_retry_(loop, [this] { retry_connect(); }) {}
 
 SchedulerLink::~SchedulerLink() {
   close();
   if (timer_) loop_.remove(timer_.get());
   if (wait_timer_) loop_.remove(wait_timer_.get());
-  if (retry_timer_) loop_.remove(retry_timer_.get());
 }
 
 Status SchedulerLink::start() {
   timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
   wait_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  retry_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (!timer_ || !wait_timer_ || !retry_timer_) return Transport{"timerfd_create", errno};
+  if (!timer_ || !wait_timer_) return Transport{"timerfd_create", errno};
+  if (auto started = refused_retry_.start(); !started) return started;
   if (auto added = loop_.add(timer_.get(), EPOLLIN, [this](std::uint32_t) { on_timer(); });
-      !added) {
-    return added;
-  }
-  if (auto added = loop_.add(retry_timer_.get(), EPOLLIN, [this](std::uint32_t) { on_retry_timer(); });
       !added) {
     return added;
   }
@@ -148,13 +143,7 @@ SchedulerLink::Retry SchedulerLink::watch_and_retry() {
     const int error = std::get<Transport>(fd.error()).error;
     wait_failure_ = connect_failure(socket_path_, error);
     if (nearest_existing_dir(socket_path_) != watched_dir_) continue;
-    // A server binds, then listens: the file appears a moment before the
-    // socket accepts, and listening raises no event. Retry a refusal after
-    // 5 ms, doubling to 100 ms, for as long as the wait lasts.
-    if (error == ECONNREFUSED) {
-      arm(retry_timer_.get(), refused_backoff_);
-      refused_backoff_ = std::min(refused_backoff_ * 2, kMaxRefusedBackoff);
-    }
+    if (error == ECONNREFUSED) refused_retry_.refused();
     return Retry::kWaiting;
   }
 }
@@ -164,17 +153,15 @@ void SchedulerLink::stop_waiting() {
   waiting_ = false;
   socket_dir_watch_.stop();
   arm(wait_timer_.get(), std::chrono::milliseconds(0));
-  arm(retry_timer_.get(), std::chrono::milliseconds(0));
-  refused_backoff_ = kMinRefusedBackoff;
-}
-
-void SchedulerLink::on_retry_timer() {
-  std::uint64_t expirations = 0;
-  if (::read(retry_timer_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
-  on_socket_dir_change();
+  refused_retry_.cancel();
 }
 
 void SchedulerLink::on_socket_dir_change() {
+  refused_retry_.socket_changed();
+  retry_connect();
+}
+
+void SchedulerLink::retry_connect() {
   if (!waiting_) return;
   switch (watch_and_retry()) {
     case Retry::kWaiting: return;

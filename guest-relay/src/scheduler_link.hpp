@@ -8,6 +8,7 @@
 
 #include "dir_watch.hpp"
 #include "event_loop.hpp"
+#include "refused_retry.hpp"
 #include "ktstats/unique_fd.hpp"
 #include "relay_core.hpp"
 
@@ -47,7 +48,7 @@ class SchedulerLink {
   void stop_waiting();
   void on_socket_dir_change();
   void on_wait_timeout();
-  void on_retry_timer();
+  void retry_connect();
   void on_socket_event(std::uint32_t events);
   void on_timer();
   void flush();
@@ -60,11 +61,8 @@ class SchedulerLink {
   UniqueFd socket_;
   UniqueFd timer_;
   UniqueFd wait_timer_;
-  UniqueFd retry_timer_;
-  static constexpr std::chrono::milliseconds kMinRefusedBackoff{5};
-  static constexpr std::chrono::milliseconds kMaxRefusedBackoff{100};
-  std::chrono::milliseconds refused_backoff_ = kMinRefusedBackoff;
   DirWatch socket_dir_watch_;
+  RefusedRetry refused_retry_;
   bool waiting_ = false;
   std::string wait_failure_;  // why the last connect failed, for the host
   std::string watched_dir_;

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "event_loop.hpp"
+#include "ktstats/unique_fd.hpp"
+
+namespace ktstats::relay {
+
+// Retries a connection that a socket refused just after it appeared: a
+// server binds (the file appears, inotify fires) and only then listens,
+// which raises no event. Retries come 5 ms apart, doubling to 100 ms, for
+// at most 2 s after the last time the socket was seen to change.
+class RefusedRetry {
+ public:
+  RefusedRetry(EventLoop& loop, std::function<void()> retry);
+  ~RefusedRetry();
+  RefusedRetry(const RefusedRetry&) = delete;
+  RefusedRetry& operator=(const RefusedRetry&) = delete;
+
+  Status start();
+  // The socket changed (an inotify event): a refusal is worth retrying again.
+  void socket_changed();
+  // A connect was refused: retry later, within the budget.
+  void refused();
+  void cancel();
+
+ private:
+  void on_timer();
+
+  EventLoop& loop_;
+  std::function<void()> retry_;
+  UniqueFd timer_;
+  std::chrono::milliseconds next_{5};
+  std::chrono::milliseconds spent_{0};
+};
+
+}  // namespace ktstats::relay
