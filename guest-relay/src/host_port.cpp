@@ -134,8 +134,10 @@ void HostPort::on_wait_timeout() {
 }
 
 void HostPort::on_event(std::uint32_t events) {
+  spdlog::trace("port events {:#x}", events);
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
   if (events & EPOLLOUT) writable_ = true;
+  if (!(events & EPOLLHUP)) host_seen_ = true;
   service();
 }
 
@@ -151,7 +153,9 @@ void HostPort::service() {
 bool HostPort::flush() {
   const auto out = core_.host_output();
   const ssize_t n = ::write(channel_->write_fd(), out.data(), out.size());
+  spdlog::trace("port write {} of {}", n < 0 ? -errno : n, out.size());
   if (n > 0) {
+    host_seen_ = true;
     core_.host_output_written(static_cast<std::size_t>(n));
     return true;
   }
@@ -169,12 +173,19 @@ bool HostPort::flush() {
 bool HostPort::read_some() {
   auto& buffer = io_buffer();
   const ssize_t n = ::read(channel_->read_fd(), buffer.data(), buffer.size());
+  spdlog::trace("port read {}", n < 0 ? -errno : n);
   if (n > 0) {
     core_.on_host_bytes(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
     return true;
   }
   if (n < 0 && errno == EINTR) return true;
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    readable_ = false;
+    return false;
+  }
+  if (n == 0 && channel_->after_eof() == AfterEof::kPeerMayReturn && !host_seen_) {
+    // Bytes, then EOF, before the host was seen to attach: its arrival is
+    // still on its way. Keep what it sent and wait for the next edge.
     readable_ = false;
     return false;
   }
@@ -187,6 +198,7 @@ bool HostPort::read_some() {
 }
 
 void HostPort::on_host_gone() {
+  host_seen_ = false;
   core_.end_session();
   spdlog::debug("host session ended");
   switch (channel_->after_eof()) {

@@ -61,6 +61,12 @@ class HostPort {
   UniqueFd wait_timer_;
   bool readable_ = false;
   bool writable_ = false;
+  // The host has been seen attached (an event without HUP, or a write that
+  // went through) since the last session ended. A virtio port learns of a
+  // host's arrival from a control message that the driver handles later
+  // than the host's first bytes, so until then EOF only means "not here
+  // yet", not "gone".
+  bool host_seen_ = false;
   bool ever_opened_ = false;
 };
 
