@@ -90,7 +90,8 @@ class Runner {
   }
 
   Result<std::unique_ptr<StatsClient>> connect() const {
-    return StatsClient::open(invocation_.endpoint, invocation_.sync, interrupt_);
+    return StatsClient::open(invocation_.endpoint, invocation_.sync, interrupt_,
+                             Deadline::after(invocation_.timeout));
   }
 
   int stats() {
@@ -145,6 +146,11 @@ class Runner {
       auto payload = (*client)->call(request, Deadline::after(invocation_.timeout));
       if (!payload) {
         if (std::holds_alternative<Cancelled>(payload.error())) return 0;
+        // A scheduler restarting in the guest: say so and keep watching.
+        if (std::holds_alternative<NoScheduler>(payload.error())) {
+          std::fprintf(stderr, "%s\n", error_line(payload.error(), invocation_.endpoint).c_str());
+          continue;
+        }
         return fail(payload.error());
       }
       const auto stamp = utc_timestamp();

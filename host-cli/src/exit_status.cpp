@@ -32,6 +32,8 @@ std::string transport_hint(const Transport& e, const Endpoint& endpoint) {
                     : "nothing listens there: has the VM exited?";
     case EACCES:
       return "permission denied: try as root";
+    case EAGAIN:
+      return "QEMU serves one client at a time: wait for the other command to finish";
     default:
       return "check --connect " + endpoint.uri;
   }

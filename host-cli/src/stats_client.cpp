@@ -25,6 +25,11 @@ std::string fresh_nonce() {
   return nonce;
 }
 
+bool is_busy(const Error& error) {
+  const auto* transport = std::get_if<Transport>(&error);
+  return transport != nullptr && transport->error == EAGAIN;
+}
+
 int poll_timeout_ms(const Deadline& deadline) {
   const auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline.at - Clock::now()).count();
@@ -34,8 +39,19 @@ int poll_timeout_ms(const Deadline& deadline) {
 }  // namespace
 
 Result<std::unique_ptr<StatsClient>> StatsClient::open(const Endpoint& endpoint, bool sync,
-                                                       const Interrupt& interrupt) {
+                                                       const Interrupt& interrupt,
+                                                       const Deadline& deadline) {
+  constexpr auto kBusyRetry = std::chrono::milliseconds(50);
   auto channel = open_endpoint(endpoint);
+  // Nothing signals that the other client left: try again, boundedly.
+  while (!channel && is_busy(channel.error())) {
+    if (Clock::now() + kBusyRetry > deadline.at) {
+      return Transport{endpoint.path + " is busy: another client holds the VM's port", EAGAIN};
+    }
+    pollfd pfd{interrupt.fd(), POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(kBusyRetry.count())) > 0) return Cancelled{};
+    channel = open_endpoint(endpoint);
+  }
   if (!channel) return std::move(channel).error();
   spdlog::debug("connected to {}", (*channel)->description());
   return over(std::move(*channel), endpoint, sync, interrupt);

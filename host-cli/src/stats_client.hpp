@@ -34,8 +34,12 @@ struct Deadline {
 // before a request is sent is dropped instead.
 class StatsClient {
  public:
+  // Opens the endpoint. A VMM's socket that is busy with another client
+  // (its backlog full: QEMU takes one client at a time) is tried again until
+  // the deadline, then reported as busy.
   static Result<std::unique_ptr<StatsClient>> open(const Endpoint& endpoint, bool sync,
-                                                   const Interrupt& interrupt);
+                                                   const Interrupt& interrupt,
+                                                   const Deadline& deadline);
   // Over a channel already open (tests, or a transport opened elsewhere).
   static std::unique_ptr<StatsClient> over(std::unique_ptr<Channel> channel, Endpoint endpoint,
                                            bool sync, const Interrupt& interrupt);

@@ -41,9 +41,16 @@ UniqueFd Listener::accept(std::chrono::milliseconds timeout) {
 }
 
 LinePeer LinePeer::connect(const std::string& path) {
-  auto fd = connect_unix_socket(path);
-  if (!fd) throw std::runtime_error("cannot connect to " + path);
-  return LinePeer(std::move(*fd));
+  // A busy QEMU chardev (backlog full) accepts again once its client leaves.
+  const auto deadline = Clock::now() + 10s;
+  for (;;) {
+    auto fd = connect_unix_socket(path);
+    if (fd) return LinePeer(std::move(*fd));
+    if (std::get<Transport>(fd.error()).error != EAGAIN || Clock::now() > deadline) {
+      throw std::runtime_error("cannot connect to " + path + ": " + describe(fd.error()));
+    }
+    ::poll(nullptr, 0, 20);
+  }
 }
 
 bool LinePeer::write(std::string_view bytes) {
