@@ -1,0 +1,244 @@
+// ktstats in a real VM: QEMU (TCG) boots Debian's cloud kernel with a
+// busybox initramfs holding ktstats-relay (from the packaging fragment) and
+// the fake scheduler; the host drives it with the real ktstats binary
+// through QEMU's chardev socket. A control port lets the test start and
+// kill the scheduler in the guest.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+#include <sstream>
+
+#include <boost/json/parse.hpp>
+
+#include "line_peer.hpp"
+#include "process.hpp"
+
+namespace ktstats::test {
+namespace {
+
+struct Outcome {
+  std::optional<int> status;
+  std::string out;
+  std::string err;
+};
+
+class Vm : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    const std::string kernel = KTSTATS_VM_CACHE_DIR;
+    run_step({KTSTATS_SOURCE_DIR "/tests/vm/get-kernel", kernel}, 300s);
+    run_step({KTSTATS_SOURCE_DIR "/tests/vm/build-initramfs", *dir_ / "initramfs.cpio", kernel,
+              program("KTSTATS_RELAY", KTSTATS_RELAY), KTSTATS_FAKE_SCHEDULER_STATIC},
+             60s);
+    const char* accel = std::getenv("KTSTATS_VM_ACCEL");
+    qemu_ = new Process(Process::spawn({
+        "/usr/bin/qemu-system-x86_64", "-accel", accel ? accel : "tcg", "-m", "256",
+        "-display", "none", "-monitor", "none", "-no-reboot",
+        "-serial", "file:" + *dir_ / "console.log",
+        "-kernel", kernel + "/vmlinuz", "-initrd", *dir_ / "initramfs.cpio",
+        "-append", "console=ttyS0 quiet panic=-1 printk.devkmsg=on",
+        "-device", "virtio-serial-pci,id=vs0",
+        "-chardev", "socket,id=ctl,path=" + *dir_ / "ctl.sock" + ",server=on,wait=on",
+        "-device", "virtserialport,bus=vs0.0,nr=1,chardev=ctl,name=org.ktstats.test-control",
+        "-chardev", "socket,id=stats,path=" + *dir_ / "stats.sock" + ",server=on,wait=off",
+        "-device", "virtserialport,bus=vs0.0,nr=2,chardev=stats,name=org.ktstats.stats"}));
+    if (!qemu_->wait_for_stderr("waiting for connection", 30s)) {
+      boot_failure_ = "QEMU did not start: " + qemu_->stderr_text();
+      return;
+    }
+    control_ = new LinePeer(LinePeer::connect(*dir_ / "ctl.sock"));
+    auto ready = control_->read_line(120s);
+    if (!ready || ready->rfind("ready", 0) != 0) {
+      boot_failure_ = "the guest did not come up; console:\n" + console();
+      return;
+    }
+    std::printf("guest up: kernel %s\n", ready->substr(6).c_str());
+  }
+
+  static void TearDownTestSuite() {
+    if (control_ != nullptr) {
+      (void)control_->send_line("poweroff");
+      (void)control_->read_line(5s);
+    }
+    if (qemu_ != nullptr && !qemu_->wait(20s)) qemu_->signal(SIGKILL);
+    delete control_;
+    delete qemu_;
+    delete dir_;
+  }
+
+  void SetUp() override { ASSERT_EQ(boot_failure_, "") << "the VM did not boot"; }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::printf("---- guest console ----\n%s\n---- relay log ----\n%s\n", console().c_str(),
+                  control("dmesg").c_str());
+    }
+  }
+
+  static void run_step(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+    auto step = Process::spawn(argv);
+    const auto status = step.wait(limit);
+    ASSERT_EQ(status, 0) << argv[0] << " failed:\n" << step.stderr_text();
+  }
+
+  static std::string console() {
+    std::ifstream file(*dir_ / "console.log");
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+  }
+
+  // One command to the guest's /init, one answer line.
+  static std::string control(const std::string& command) {
+    if (!control_->send_line(command)) return "error: control port write failed";
+    return control_->read_line(60s).value_or("error: no answer to " + command);
+  }
+
+  Outcome ktstats(std::vector<std::string> args) {
+    args.insert(args.begin(), {program("KTSTATS", KTSTATS), "--connect", "unix:" + *dir_ / "stats.sock",
+                               "--timeout", "20s"});
+    auto process = Process::spawn(args);
+    Outcome outcome;
+    outcome.out = process.read_all(60s);
+    outcome.status = process.wait(60s);
+    outcome.err = process.stderr_text();
+    return outcome;
+  }
+
+  static boost::json::value json(const std::string& text) {
+    try {
+      return boost::json::parse(text);
+    } catch (const std::exception&) {
+      ADD_FAILURE() << "not JSON: " << text;
+      return {};
+    }
+  }
+
+  static std::int64_t field(const Outcome& outcome, const char* name) {
+    return json(outcome.out).at(name).to_number<std::int64_t>();
+  }
+
+  static TempDir* dir_;
+  static Process* qemu_;
+  static LinePeer* control_;
+  static std::string boot_failure_;
+};
+
+TempDir* Vm::dir_ = nullptr;
+Process* Vm::qemu_ = nullptr;
+LinePeer* Vm::control_ = nullptr;
+std::string Vm::boot_failure_;
+
+// The tests run in this order and share one guest.
+
+TEST_F(Vm, A_NoSchedulerYetIsAClearError) {
+  auto r = ktstats({"stats"});
+  EXPECT_EQ(r.status, 69);
+  EXPECT_NE(r.err.find("no scheduler answered: no scheduler socket at /var/run/scx/root/stats"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(Vm, B_PingReportsTheRelay) {
+  auto r = ktstats({"ping"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json(r.out).at("version").as_string(), KTSTATS_VERSION);
+}
+
+TEST_F(Vm, C_StatsTargetAndMetaOnceTheSchedulerRuns) {
+  ASSERT_EQ(control("start-scheduler").rfind("ok", 0), 0u);
+  auto stats = ktstats({"stats"});
+  ASSERT_EQ(stats.status, 0) << stats.err;
+  EXPECT_EQ(field(stats, "nr_cpus"), 4);
+  EXPECT_EQ(field(stats, "session_reads"), 1);
+  auto layers = ktstats({"stats", "--target", "layers"});
+  ASSERT_EQ(layers.status, 0) << layers.err;
+  EXPECT_EQ(json(layers.out).at("interactive").at("nr_tasks").as_int64(), 7);
+  auto meta = ktstats({"meta"});
+  ASSERT_EQ(meta.status, 0) << meta.err;
+  EXPECT_EQ(json(meta.out).at("LayerStats").at("user").at("_om_label").as_string(), "layer_name");
+  auto error = ktstats({"stats", "--target", "nope"});
+  EXPECT_EQ(error.status, 65);
+}
+
+TEST_F(Vm, D_DeltasArePerSession) {
+  auto watch = ktstats({"watch", "--interval", "100ms", "--count", "2"});
+  ASSERT_EQ(watch.status, 0) << watch.err;
+  const auto second_line = watch.out.substr(watch.out.find('\n') + 1);
+  EXPECT_EQ(json(second_line).at("stats").at("session_reads").as_int64(), 2);
+  EXPECT_EQ(json(second_line).at("stats").at("requests_delta").as_int64(), 1);
+  for (int i = 0; i < 2; ++i) {
+    auto one = ktstats({"stats"});
+    ASSERT_EQ(one.status, 0) << one.err;
+    EXPECT_EQ(field(one, "session_reads"), 1) << "each command is a new session";
+  }
+}
+
+TEST_F(Vm, E_SchedulerRestartedBetweenCommands) {
+  ASSERT_EQ(control("kill-scheduler"), "ok");
+  EXPECT_EQ(ktstats({"stats"}).status, 69);
+  ASSERT_EQ(control("start-scheduler").rfind("ok", 0), 0u);
+  auto r = ktstats({"stats"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(field(r, "total_requests"), 1) << "a fresh scheduler";
+}
+
+TEST_F(Vm, F_SchedulerRestartedDuringAWatch) {
+  auto watch = Process::spawn({program("KTSTATS", KTSTATS), "--connect", "unix:" + *dir_ / "stats.sock",
+                               "watch", "--interval", "200ms", "--count", "25"});
+  ASSERT_TRUE(watch.read_line(30s).has_value());
+  ASSERT_EQ(control("kill-scheduler"), "ok");
+  ASSERT_TRUE(watch.wait_for_stderr("no scheduler answered", 30s)) << watch.stderr_text();
+  ASSERT_EQ(control("start-scheduler").rfind("ok", 0), 0u);
+  const auto rest = watch.read_all(60s);
+  EXPECT_EQ(watch.wait(30s), 0) << watch.stderr_text();
+  EXPECT_NE(rest.find(R"("total_requests":1,)"), std::string::npos)
+      << "samples from the restarted scheduler: " << rest;
+}
+
+TEST_F(Vm, G_FiftyHostConnectsAndDisconnects) {
+  for (int i = 0; i < 50; ++i) {
+    auto r = ktstats({"ping"});
+    ASSERT_EQ(r.status, 0) << "cycle " << i << ": " << r.err;
+  }
+  for (int i = 0; i < 10; ++i) {
+    // Connect and leave without a word, as a crashed client would.
+    auto fd = LinePeer::connect(*dir_ / "stats.sock");
+  }
+  auto r = ktstats({"stats"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(control("relay-alive"), "ok");
+}
+
+TEST_F(Vm, H_KilledCommandLeavesNothingForTheNext) {
+  auto slow = Process::spawn({program("KTSTATS", KTSTATS), "--connect", "unix:" + *dir_ / "stats.sock",
+                              "-vv", "stats", "--arg", "fault=delay:1500"});
+  ASSERT_TRUE(slow.wait_for_stderr(R"(-> {"req":"stats")", 30s)) << slow.stderr_text();
+  slow.signal(SIGKILL);
+  ASSERT_TRUE(slow.wait(10s).has_value());
+  auto r = ktstats({"stats", "--target", "layers"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(json(r.out).as_object().contains("batch")) << r.out;
+}
+
+TEST_F(Vm, I_IdleRelayCostsNothing) {
+  // No host connected: the relay sleeps. Ten seconds of it, measured.
+  auto before = control("relay-cost");
+  std::this_thread::sleep_for(10s);
+  auto after = control("relay-cost");
+  unsigned long cpu0 = 0, sw0 = 0, rss0 = 0, cpu1 = 0, sw1 = 0, rss1 = 0;
+  ASSERT_EQ(std::sscanf(before.c_str(), "ok %lu %lu %lu", &cpu0, &sw0, &rss0), 3) << before;
+  ASSERT_EQ(std::sscanf(after.c_str(), "ok %lu %lu %lu", &cpu1, &sw1, &rss1), 3) << after;
+  std::printf("idle 10 s with no host: relay CPU %lu ticks, voluntary switches %lu, RSS %lu KiB\n",
+              cpu1 - cpu0, sw1 - sw0, rss1);
+  EXPECT_EQ(cpu1 - cpu0, 0u);
+  EXPECT_EQ(sw1 - sw0, 0u);
+}
+
+}  // namespace
+}  // namespace ktstats::test
