@@ -1,0 +1,24 @@
+#!/bin/bash
+# dracut module: ktstats-relay and the virtio console modules, started in
+# the initramfs when the kernel command line has "ktstats.relay".
+# Installed as /usr/lib/dracut/modules.d/90ktstats-relay/.
+
+check() {
+  require_binaries /usr/sbin/ktstats-relay || return 1
+  # Only when asked for (dracut --add ktstats-relay, or add_dracutmodules).
+  return 255
+}
+
+depends() {
+  return 0
+}
+
+installkernel() {
+  instmods virtio_pci virtio_console
+}
+
+install() {
+  inst_simple /usr/sbin/ktstats-relay /usr/sbin/ktstats-relay
+  inst_simple /usr/share/ktstats-relay/start-relay /etc/ktstats/start-relay
+  inst_hook pre-udev 90 "$moddir/ktstats-relay-start.sh"
+}
