@@ -1,7 +1,6 @@
 #include "host_port.hpp"
 
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,12 +43,10 @@ HostPort::HostPort(EventLoop& loop, RelayCore& core, PortSpec spec,
       wait_limit_(wait_limit),
       callbacks_(std::move(callbacks)),
       watch_(loop, [this] { on_port_change(); }),
-      refused_retry_(loop, [this] { retry_open(); }) {}
+      refused_retry_(loop, [this] { retry_open(); }),
+      wait_timer_(loop, [this] { on_wait_timeout(); }) {}
 
-HostPort::~HostPort() {
-  close_channel();
-  if (wait_timer_) loop_.remove(wait_timer_.get());
-}
+HostPort::~HostPort() { close_channel(); }
 
 Status HostPort::start() {
   if (auto started = refused_retry_.start(); !started) return started;
@@ -59,13 +56,8 @@ Status HostPort::start() {
   spdlog::info("waiting for {} to appear", describe_port(spec_));
   wait_for_port();
   if (wait_limit_) {
-    wait_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-    if (!wait_timer_) return Transport{"timerfd_create", errno};
-    itimerspec spec{};
-    spec.it_value.tv_sec = wait_limit_->count() / 1000;
-    spec.it_value.tv_nsec = (wait_limit_->count() % 1000) * 1'000'000 + 1;
-    ::timerfd_settime(wait_timer_.get(), 0, &spec, nullptr);
-    return loop_.add(wait_timer_.get(), EPOLLIN, [this](std::uint32_t) { on_wait_timeout(); });
+    if (auto started = wait_timer_.start(); !started) return started;
+    wait_timer_.arm(*wait_limit_);
   }
   return Ok{};
 }
@@ -96,10 +88,7 @@ Result<HostPort::Opened> HostPort::try_open() {
   }
   watch_.stop();
   refused_retry_.cancel();
-  if (wait_timer_) {
-    loop_.remove(wait_timer_.get());
-    wait_timer_.reset();
-  }
+  wait_timer_.disarm();
   ever_opened_ = true;
   readable_ = writable_ = false;  // the edge-triggered registration reports both
   spdlog::info("serving {}", channel_->description());

@@ -11,6 +11,7 @@
 #include "ktstats/channel.hpp"
 #include "port_spec.hpp"
 #include "refused_retry.hpp"
+#include "timer.hpp"
 #include "relay_core.hpp"
 
 namespace ktstats::relay {
@@ -58,7 +59,7 @@ class HostPort {
   std::unique_ptr<Channel> channel_;
   DirWatch watch_;
   RefusedRetry refused_retry_;
-  UniqueFd wait_timer_;
+  Timer wait_timer_;
   bool readable_ = false;
   bool writable_ = false;
   // The host has been seen attached (an event without HUP, or a write that

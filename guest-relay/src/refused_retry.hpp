@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "event_loop.hpp"
-#include "ktstats/unique_fd.hpp"
+#include "timer.hpp"
 
 namespace ktstats::relay {
 
@@ -15,7 +15,6 @@ namespace ktstats::relay {
 class RefusedRetry {
  public:
   RefusedRetry(EventLoop& loop, std::function<void()> retry);
-  ~RefusedRetry();
   RefusedRetry(const RefusedRetry&) = delete;
   RefusedRetry& operator=(const RefusedRetry&) = delete;
 
@@ -27,11 +26,7 @@ class RefusedRetry {
   void cancel();
 
  private:
-  void on_timer();
-
-  EventLoop& loop_;
-  std::function<void()> retry_;
-  UniqueFd timer_;
+  Timer timer_;
   std::chrono::milliseconds next_{5};
   std::chrono::milliseconds spent_{0};
 };

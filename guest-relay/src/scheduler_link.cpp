@@ -2,7 +2,6 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,13 +17,6 @@ namespace ktstats::relay {
 namespace {
 
 constexpr int kMaxReadsPerEvent = 16;
-
-void arm(int timer, std::chrono::milliseconds after) {
-  itimerspec spec{};
-  spec.it_value.tv_sec = after.count() / 1000;
-  spec.it_value.tv_nsec = (after.count() % 1000) * 1'000'000;
-  ::timerfd_settime(timer, 0, &spec, nullptr);
-}
 
 // The socket's directory, or its nearest existing ancestor: where the
 // socket (or the directories leading to it) will appear.
@@ -56,25 +48,17 @@ SchedulerLink::SchedulerLink(EventLoop& loop, RelayCore& core, std::string socke
       socket_path_(std::move(socket_path)),
       timing_(timing),
       after_event_(std::move(after_event)),
+      response_timer_(loop, [this] { on_response_timeout(); }),
+      wait_timer_(loop, [this] { on_wait_timeout(); }),
       socket_dir_watch_(loop, [this] { on_socket_dir_change(); }),
       refused_retry_(loop, [this] { retry_connect(); }) {}
 
-SchedulerLink::~SchedulerLink() {
-  close();
-  if (timer_) loop_.remove(timer_.get());
-  if (wait_timer_) loop_.remove(wait_timer_.get());
-}
+SchedulerLink::~SchedulerLink() { close(); }
 
 Status SchedulerLink::start() {
-  timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  wait_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (!timer_ || !wait_timer_) return Transport{"timerfd_create", errno};
-  if (auto started = refused_retry_.start(); !started) return started;
-  if (auto added = loop_.add(timer_.get(), EPOLLIN, [this](std::uint32_t) { on_timer(); });
-      !added) {
-    return added;
-  }
-  return loop_.add(wait_timer_.get(), EPOLLIN, [this](std::uint32_t) { on_wait_timeout(); });
+  if (auto started = response_timer_.start(); !started) return started;
+  if (auto started = wait_timer_.start(); !started) return started;
+  return refused_retry_.start();
 }
 
 Result<UniqueFd> SchedulerLink::try_connect() {
@@ -113,7 +97,7 @@ RelayEffects::Connect SchedulerLink::connect() {
   wait_failure_ = failure;
   waiting_ = true;
   watched_dir_.clear();
-  arm(wait_timer_.get(), timing_.scheduler_wait);
+  wait_timer_.arm(timing_.scheduler_wait);
   spdlog::debug("waiting up to {} for {}", format_duration(timing_.scheduler_wait), socket_path_);
   switch (watch_and_retry()) {
     case Retry::kConnected: return {Outcome::kConnected, {}};
@@ -152,7 +136,7 @@ void SchedulerLink::stop_waiting() {
   if (!waiting_) return;
   waiting_ = false;
   socket_dir_watch_.stop();
-  arm(wait_timer_.get(), std::chrono::milliseconds(0));
+  wait_timer_.disarm();
   refused_retry_.cancel();
 }
 
@@ -172,8 +156,6 @@ void SchedulerLink::retry_connect() {
 }
 
 void SchedulerLink::on_wait_timeout() {
-  std::uint64_t expirations = 0;
-  if (::read(wait_timer_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
   if (!waiting_) return;
   stop_waiting();
   core_.on_scheduler_unavailable(wait_failure_ + " (waited " +
@@ -235,13 +217,11 @@ void SchedulerLink::on_socket_event(std::uint32_t events) {
   after_event_();
 }
 
-void SchedulerLink::start_timer() { arm(timer_.get(), timing_.response_timeout); }
+void SchedulerLink::start_timer() { response_timer_.arm(timing_.response_timeout); }
 
-void SchedulerLink::stop_timer() { arm(timer_.get(), std::chrono::milliseconds(0)); }
+void SchedulerLink::stop_timer() { response_timer_.disarm(); }
 
-void SchedulerLink::on_timer() {
-  std::uint64_t expirations = 0;
-  if (::read(timer_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
+void SchedulerLink::on_response_timeout() {
   spdlog::warn("scheduler gave no response within {}; dropping its connection",
                format_duration(timing_.response_timeout));
   core_.on_response_timeout(format_duration(timing_.response_timeout));

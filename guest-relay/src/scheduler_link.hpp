@@ -9,6 +9,7 @@
 #include "dir_watch.hpp"
 #include "event_loop.hpp"
 #include "refused_retry.hpp"
+#include "timer.hpp"
 #include "ktstats/unique_fd.hpp"
 #include "relay_core.hpp"
 
@@ -50,7 +51,7 @@ class SchedulerLink {
   void on_wait_timeout();
   void retry_connect();
   void on_socket_event(std::uint32_t events);
-  void on_timer();
+  void on_response_timeout();
   void flush();
 
   EventLoop& loop_;
@@ -59,8 +60,8 @@ class SchedulerLink {
   Timing timing_;
   std::function<void()> after_event_;
   UniqueFd socket_;
-  UniqueFd timer_;
-  UniqueFd wait_timer_;
+  Timer response_timer_;
+  Timer wait_timer_;
   DirWatch socket_dir_watch_;
   RefusedRetry refused_retry_;
   bool waiting_ = false;

@@ -73,11 +73,15 @@ class Runner {
     return invocation_.format == Format::kTable || invocation_.format == Format::kOpenMetrics;
   }
 
-  // Table and OpenMetrics output read the schema first, on the same session.
-  Result<StatsMeta> fetch_meta(StatsClient& client) const {
+  // Table and OpenMetrics output read the schema first, on the same
+  // session; other formats need none (nullopt).
+  Result<std::optional<StatsMeta>> meta_for_output(StatsClient& client) const {
+    if (!needs_meta()) return std::optional<StatsMeta>();
     auto payload = client.call({"stats_meta", {}}, Deadline::after(invocation_.timeout));
     if (!payload) return std::move(payload).error();
-    return parse_stats_meta(*payload);
+    auto meta = parse_stats_meta(*payload);
+    if (!meta) return std::move(meta).error();
+    return std::optional<StatsMeta>(std::move(*meta));
   }
 
   std::string render_stats(const boost::json::value& payload, const StatsMeta* meta) const {
@@ -97,15 +101,11 @@ class Runner {
   int stats() {
     auto client = connect();
     if (!client) return fail(client.error());
-    std::optional<StatsMeta> meta;
-    if (needs_meta()) {
-      auto fetched = fetch_meta(**client);
-      if (!fetched) return fail(fetched.error());
-      meta = std::move(*fetched);
-    }
+    auto meta = meta_for_output(**client);
+    if (!meta) return fail(meta.error());
     auto payload = (*client)->call({"stats", invocation_.args}, Deadline::after(invocation_.timeout));
     if (!payload) return fail(payload.error());
-    return print(render_stats(*payload, meta ? &*meta : nullptr));
+    return print(render_stats(*payload, *meta ? &**meta : nullptr));
   }
 
   int meta() {
@@ -134,12 +134,9 @@ class Runner {
   int watch() {
     auto client = connect();
     if (!client) return fail(client.error());
-    std::optional<StatsMeta> meta;
-    if (needs_meta()) {
-      auto fetched = fetch_meta(**client);
-      if (!fetched) return fail(fetched.error());
-      meta = std::move(*fetched);
-    }
+    auto meta_result = meta_for_output(**client);
+    if (!meta_result) return fail(meta_result.error());
+    const std::optional<StatsMeta>& meta = *meta_result;
     const Request request{"stats", invocation_.args};
     for (std::uint64_t sample = 0; !invocation_.count || sample < *invocation_.count; ++sample) {
       if (sample > 0 && !pause(invocation_.interval)) return 0;

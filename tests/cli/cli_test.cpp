@@ -22,12 +22,6 @@
 namespace ktstats::test {
 namespace {
 
-struct Outcome {
-  std::optional<int> status;
-  std::string out;
-  std::string err;
-};
-
 class Cli : public RelayFixture {
  protected:
   std::string direct() const { return "scx:" + scheduler_socket; }
@@ -38,12 +32,8 @@ class Cli : public RelayFixture {
   }
 
   Outcome run(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) {
-    auto process = spawn(std::move(args));
-    Outcome result;
-    result.out = process.read_all(timeout);
-    result.status = process.wait(timeout);
-    result.err = process.stderr_text();
-    return result;
+    args.insert(args.begin(), program("KTSTATS", KTSTATS));
+    return run_program(args, timeout);
   }
 
   boost::json::value json_of(const std::string& text) {

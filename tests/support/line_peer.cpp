@@ -9,16 +9,12 @@
 #include <stdexcept>
 
 #include "ktstats/unix_socket.hpp"
+#include "process.hpp"
 
 namespace ktstats::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
-}
 
 }  // namespace
 

@@ -19,12 +19,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+}  // namespace
+
 int remaining_ms(Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-}  // namespace
+Outcome run_program(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  auto process = Process::spawn(argv);
+  Outcome outcome;
+  outcome.out = process.read_all(timeout);
+  outcome.status = process.wait(timeout);
+  outcome.err = process.stderr_text();
+  return outcome;
+}
 
 Process Process::spawn(const std::vector<std::string>& argv, Options options) {
   int out[2];

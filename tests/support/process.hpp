@@ -61,6 +61,18 @@ class Process {
   std::optional<int> status_;
 };
 
+// Milliseconds left until a deadline, 0 once it has passed: for poll().
+int remaining_ms(std::chrono::steady_clock::time_point deadline);
+
+// A program run to its end: exit status (nullopt if it outlived the
+// timeout), stdout and stderr.
+struct Outcome {
+  std::optional<int> status;
+  std::string out;
+  std::string err;
+};
+Outcome run_program(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 60s);
+
 // The path of a program: the environment variable if set, else the built one.
 std::string program(const char* variable, const char* built);
 

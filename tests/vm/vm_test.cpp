@@ -20,12 +20,6 @@
 namespace ktstats::test {
 namespace {
 
-struct Outcome {
-  std::optional<int> status;
-  std::string out;
-  std::string err;
-};
-
 class Vm : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -102,12 +96,7 @@ class Vm : public ::testing::Test {
   Outcome ktstats(std::vector<std::string> args) {
     args.insert(args.begin(), {program("KTSTATS", KTSTATS), "--connect", "unix:" + *dir_ / "stats.sock",
                                "--timeout", "20s"});
-    auto process = Process::spawn(args);
-    Outcome outcome;
-    outcome.out = process.read_all(60s);
-    outcome.status = process.wait(60s);
-    outcome.err = process.stderr_text();
-    return outcome;
+    return run_program(args);
   }
 
   static boost::json::value json(const std::string& text) {
