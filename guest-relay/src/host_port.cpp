@@ -207,12 +207,18 @@ void HostPort::on_host_gone() {
 }
 
 // The device went away (hot-unplug, module removed): wait for it again.
+// An inherited descriptor cannot come back.
 void HostPort::on_port_failed(int error) {
   core_.end_session();
-  spdlog::warn("{} failed: {}; waiting for it to come back", channel_->description(),
-               errno_text(error));
+  const bool finished = channel_->after_eof() == AfterEof::kFinished;
+  spdlog::warn("{} failed: {}{}", channel_->description(), errno_text(error),
+               finished ? "" : "; waiting for it to come back");
   close_channel();
-  wait_for_port();
+  if (finished) {
+    callbacks_.finished();
+  } else {
+    wait_for_port();
+  }
 }
 
 void HostPort::close_channel() {

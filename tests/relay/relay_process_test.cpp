@@ -395,3 +395,29 @@ TEST_F(RelayFixture, HelpAndVersion) {
 
 }  // namespace
 }  // namespace ktstats::test
+
+namespace ktstats::test {
+namespace {
+
+// A descriptor port that fails (a pty master whose other side is closed
+// reads EIO) cannot come back: the relay says so and exits.
+TEST_F(RelayFixture, InheritedDescriptorThatFailsEndsTheRelay) {
+  UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY));
+  ASSERT_TRUE(master.valid());
+  ASSERT_EQ(::grantpt(master.get()), 0);
+  ASSERT_EQ(::unlockpt(master.get()), 0);
+  {
+    UniqueFd slave(::open(::ptsname(master.get()), O_RDWR | O_NOCTTY));
+    ASSERT_TRUE(slave.valid());
+  }  // closed: the master now reads EIO
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port-fd",
+                                std::to_string(master.get()), "--socket", scheduler_socket},
+                               {.inherit_fds = {master.get()}}));
+  EXPECT_EQ(relay->wait(5s), 0) << relay->stderr_text();
+  EXPECT_NE(relay->stderr_text().find("descriptor " + std::to_string(master.get()) + " failed: EIO"),
+            std::string::npos)
+      << relay->stderr_text();
+}
+
+}  // namespace
+}  // namespace ktstats::test
