@@ -5,9 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 
 #include <spdlog/spdlog.h>
+
+#include "ktstats/stop_signals.hpp"
 
 namespace ktstats::relay {
 
@@ -34,14 +35,9 @@ Relay::~Relay() {
 }
 
 Status Relay::start() {
-  std::signal(SIGPIPE, SIG_IGN);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return Transport{"sigprocmask", errno};
-  signals_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!signals_) return Transport{"signalfd", errno};
+  auto signals = stop_signal_fd();
+  if (!signals) return std::move(signals).error();
+  signals_ = std::move(*signals);
   if (auto added = loop_->add(signals_.get(), EPOLLIN, [this](std::uint32_t) { on_signal(); });
       !added) {
     return added;
