@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 
@@ -149,27 +150,38 @@ void StatsClient::discard_stale() {
   }
 }
 
+// The relay answers every sync line, so one whose echo is slow in coming is
+// sent again (same nonce) each second until the deadline: a line lost on
+// the way through a guest's console driver costs a second, not the command.
 Result<SyncReply> StatsClient::sync(const Deadline& deadline) {
-  const std::string nonce = fresh_nonce();
-  const std::string line = encode_sync_request(nonce) + "\n";
-  spdlog::trace("-> {}", escape_for_terminal(line.substr(0, line.size() - 1)));
-  if (auto written = write_all(line, deadline); !written) return std::move(written).error();
+  constexpr auto kResendAfter = std::chrono::seconds(1);
+  // A fresh nonce for each sync: echoes from an earlier one may still come.
+  sync_nonce_ = fresh_nonce();
+  const std::string line = encode_sync_request(sync_nonce_) + "\n";
   for (;;) {
-    auto reply_line = read_line(deadline, "the relay's sync echo");
-    if (!reply_line) {
-      if (std::holds_alternative<ResponseTooLarge>(reply_line.error())) {
-        ++discarded_lines_;
-        continue;  // a stale oversize answer
+    spdlog::trace("-> {}", escape_for_terminal(line.substr(0, line.size() - 1)));
+    if (auto written = write_all(line, deadline); !written) return std::move(written).error();
+    const Deadline attempt{std::min(deadline.at, Clock::now() + kResendAfter), deadline.budget};
+    for (;;) {
+      auto reply_line = read_line(attempt, "the relay's sync echo");
+      if (!reply_line) {
+        const auto& error = reply_line.error();
+        if (std::holds_alternative<ResponseTooLarge>(error)) {
+          ++discarded_lines_;
+          continue;  // a stale oversize answer
+        }
+        if (std::holds_alternative<Timeout>(error) && Clock::now() < deadline.at) break;
+        return std::move(reply_line).error();
       }
-      return std::move(reply_line).error();
+      if (auto reply = decode_sync_reply(*reply_line); reply && reply->nonce == sync_nonce_) {
+        synced_ = true;
+        return *reply;
+      }
+      ++discarded_lines_;
+      spdlog::debug("discarding a stale line before the sync echo: {}",
+                    line_excerpt(*reply_line));
     }
-    if (auto reply = decode_sync_reply(*reply_line); reply && reply->nonce == nonce) {
-      synced_ = true;
-      return *reply;
-    }
-    ++discarded_lines_;
-    spdlog::debug("discarding a stale line before the sync echo: {}",
-                  line_excerpt(*reply_line));
+    spdlog::debug("no sync echo yet; asking again");
   }
 }
 
@@ -185,10 +197,17 @@ Result<std::string> StatsClient::exchange(std::string_view line, const Deadline&
   std::string wire(line);
   wire.push_back('\n');
   if (auto written = write_all(wire, deadline); !written) return std::move(written).error();
-  auto answer = read_line(deadline, "the answer");
-  // Its answer may still come: the next exchange syncs again to drop it.
-  if (!answer) synced_ = false;
-  return answer;
+  for (;;) {
+    auto answer = read_line(deadline, "the answer");
+    // Its answer may still come: the next exchange syncs again to drop it.
+    if (!answer) synced_ = false;
+    // An echo of a sync line sent again is no answer.
+    if (answer && !sync_nonce_.empty() && decode_sync_reply(*answer)) {
+      ++discarded_lines_;
+      continue;
+    }
+    return answer;
+  }
 }
 
 Result<boost::json::value> StatsClient::call(const Request& request, const Deadline& deadline) {

@@ -66,6 +66,7 @@ class StatsClient {
   Endpoint endpoint_;
   bool sync_;
   bool synced_ = false;
+  std::string sync_nonce_;  // of the latest sync
   const Interrupt& interrupt_;
   LineFramer framer_;
   std::uint64_t discarded_lines_ = 0;

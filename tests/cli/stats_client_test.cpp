@@ -160,3 +160,30 @@ TEST_F(StatsClientTest, InterruptCancelsABlockedRequest) {
 
 }  // namespace
 }  // namespace ktstats::cli
+
+namespace ktstats::cli {
+namespace {
+
+TEST_F(StatsClientTest, SyncIsSentAgainWhenItsEchoIsLost) {
+  auto c = client(true);
+  std::thread relay([this] {
+    auto first = peer().read_line();  // lost: never answered
+    ASSERT_TRUE(first.has_value());
+    auto again = peer().read_line(3s);
+    ASSERT_EQ(again, first) << "the same sync line, sent again";
+    auto nonce = decode_sync_request(*again);
+    ASSERT_TRUE(nonce.has_value());
+    // Both echoes come back; only the answer may be taken as the answer.
+    peer().send_line(encode_sync_reply({*nonce, "1"}));
+    EXPECT_EQ(peer().read_line(), R"({"req":"stats"})");
+    peer().send_line(encode_sync_reply({*nonce, "1"}));
+    peer().send_line(R"({"errno":0,"args":{"resp":"fresh"}})");
+  });
+  auto payload = c->call({"stats", {}}, Deadline::after(5s));
+  relay.join();
+  ASSERT_TRUE(payload.ok()) << describe(payload.error());
+  EXPECT_EQ(payload->as_string(), "fresh");
+}
+
+}  // namespace
+}  // namespace ktstats::cli
