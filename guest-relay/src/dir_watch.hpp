@@ -20,7 +20,6 @@ class DirWatch {
 
   Status watch(const std::string& directory);
   void stop();
-  bool active() const { return fd_.valid(); }
 
  private:
   void on_readable();

@@ -37,7 +37,7 @@ void RelayCore::take_host_lines() {
     if (!frame) break;
     if (std::holds_alternative<LineTooLong>(*frame)) {
       ++counters_.requests;
-      accept_request({Kind::kAnswer, relay_error("request line exceeds " +
+      accept_request({Kind::kAnswer, encode_relay_error("request line exceeds " +
                                                  std::to_string(limits_.max_line) + " bytes")});
       continue;
     }
@@ -87,7 +87,7 @@ void RelayCore::pump() {
         pop_head();
         break;
       case Kind::kRejects:
-        emit(relay_error(head.line));
+        emit(encode_relay_error(head.line));
         if (--head.repeat == 0) queue_.pop_front();
         break;
     }
@@ -101,7 +101,7 @@ bool RelayCore::forward_head() {
     auto connect = effects_.connect_scheduler();
     switch (connect.outcome) {
       case RelayEffects::Connect::Outcome::kFailed:
-        emit(relay_error(connect.failure));
+        emit(encode_relay_error(connect.failure));
         pop_head();
         return false;
       case RelayEffects::Connect::Outcome::kWaiting:
@@ -132,7 +132,7 @@ void RelayCore::on_scheduler_connected() {
 void RelayCore::on_scheduler_unavailable(const std::string& reason) {
   if (!scheduler_connecting_) return;
   scheduler_connecting_ = false;
-  emit(relay_error(reason));
+  emit(encode_relay_error(reason));
   pop_head();
   pump();
 }
@@ -176,7 +176,7 @@ void RelayCore::answer_in_flight(std::string_view line) {
 void RelayCore::fail_in_flight(const std::string& reason) {
   effects_.stop_response_timer();
   in_flight_ = false;
-  emit(relay_error(reason));
+  emit(encode_relay_error(reason));
   pop_head();
 }
 
@@ -190,7 +190,7 @@ void RelayCore::on_scheduler_closed() {
   for (Pending& pending : queue_) {
     if (pending.kind != Kind::kForward) continue;
     queued_bytes_ -= pending.line.size();
-    pending = {Kind::kAnswer, relay_error(reason)};
+    pending = {Kind::kAnswer, encode_relay_error(reason)};
     queued_bytes_ += pending.line.size();
   }
   pump();
@@ -211,11 +211,6 @@ void RelayCore::drop_scheduler() {
   scheduler_connected_ = false;
   scheduler_connecting_ = false;
   scheduler_framer_.reset();
-}
-
-std::string RelayCore::relay_error(const std::string& reason) {
-  ++counters_.relay_errors;
-  return encode_relay_error(reason);
 }
 
 void RelayCore::emit(std::string_view line) {

@@ -45,7 +45,6 @@ class RelayEffects {
 
 struct RelayCounters {
   std::uint64_t requests = 0;
-  std::uint64_t relay_errors = 0;
   std::uint64_t stray_scheduler_lines = 0;
 };
 
@@ -100,7 +99,6 @@ class RelayCore {
   void send_head();
   void pop_head();
   void emit(std::string_view line);
-  std::string relay_error(const std::string& reason);
   void drop_scheduler();
   bool host_backed_up() const;
 

@@ -11,7 +11,6 @@ class Interrupt {
  public:
   static Result<Interrupt> install();
   int fd() const { return fd_.get(); }
-  bool fired() const;
 
  private:
   explicit Interrupt(UniqueFd fd) : fd_(std::move(fd)) {}
