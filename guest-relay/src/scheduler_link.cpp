@@ -206,6 +206,9 @@ void SchedulerLink::on_socket_event(std::uint32_t events) {
     const ssize_t n = ::recv(socket_.get(), buffer.data(), buffer.size(), 0);
     if (n > 0) {
       core_.on_scheduler_bytes(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+      // A short read emptied the socket; level-triggered epoll reports
+      // anything that arrived since.
+      if (static_cast<std::size_t>(n) < buffer.size()) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

@@ -5,7 +5,8 @@
 // request: --fault for every request, or a "fault" argument for one.
 //
 // --announce prints each request on stdout as it arrives, so a test can wait
-// for it.
+// for it. --reply-bytes N answers every request with one fixed line of N
+// bytes, built once: benchmarks measure the bridge, not this server.
 //
 // Faults: delay:MS, silent (never answers), close (closes without
 // answering), close-mid-line, oversize:BYTES (a line that long), garbage,
@@ -39,6 +40,7 @@ using boost::json::value;
 
 std::atomic<std::uint64_t> g_requests{0};
 bool g_announce = false;
+std::string g_fixed_reply;
 
 struct Connection {
   std::uint64_t reads = 0;
@@ -101,6 +103,13 @@ std::string answer(const ktstats::Request& request, Connection& connection) {
   return envelope(0, std::move(stats));
 }
 
+// {"errno":0,"args":{"resp":"xxx..."}} plus newline, exactly `bytes` long.
+std::string fixed_reply(std::size_t bytes) {
+  const std::string head = R"({"errno":0,"args":{"resp":")";
+  const std::string tail = "\"}}\n";
+  return head + std::string(bytes - head.size() - tail.size(), 'x') + tail;
+}
+
 bool send_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -114,6 +123,7 @@ bool send_all(int fd, std::string_view bytes) {
 // Returns false when the connection must end.
 bool respond(int fd, const std::string& line, Connection& connection,
              const std::string& default_fault) {
+  if (!g_fixed_reply.empty()) return send_all(fd, g_fixed_reply);
   if (g_announce) {
     std::printf("request %s\n", line.c_str());
     std::fflush(stdout);
@@ -187,7 +197,11 @@ int main(int argc, char** argv) {
   app.add_option("--fault", fault, "Misbehave on every request (see source)");
   app.add_flag("--close-after-accept", close_after_accept, "Close each connection at once");
   app.add_flag("--announce", g_announce, "Print each request on stdout");
+  std::size_t reply_bytes = 0;
+  app.add_option("--reply-bytes", reply_bytes, "Answer every request with one fixed line this long")
+      ->check(CLI::Range(std::size_t{32}, std::size_t{64} << 20));
   CLI11_PARSE(app, argc, argv);
+  if (reply_bytes != 0) g_fixed_reply = fixed_reply(reply_bytes);
 
   std::signal(SIGPIPE, SIG_IGN);
   sockaddr_un address{};

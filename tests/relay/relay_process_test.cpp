@@ -139,6 +139,20 @@ TEST_F(RelayProcess, TimeoutDropsTheConnectionSoALateAnswerIsNeverTaken) {
   EXPECT_FALSE(host.read_line(1200ms).has_value()) << "a stray line reached the host";
 }
 
+// The timeout runs from each request: answers that come in time keep
+// coming in time however long the run of requests lasts.
+TEST_F(RelayProcess, TimeoutCountsFromEachRequest) {
+  start_scheduler();
+  start_relay({"--response-timeout", "300ms"});
+  auto host = next_session();
+  for (int i = 1; i <= 6; ++i) {
+    const auto answer = ask(host, R"({"req":"stats","args":{"fault":"delay:150"}})");
+    ASSERT_EQ(relay_error(answer), "") << "request " << i << ": " << answer;
+  }
+  EXPECT_EQ(relay_error(ask(host, R"({"req":"stats","args":{"fault":"delay:900"}})")),
+            "no response from the scheduler within 300ms");
+}
+
 TEST_F(RelayProcess, SilentSchedulerTimesOut) {
   start_scheduler({"--fault", "silent"});
   start_relay({"--response-timeout", "200ms"});

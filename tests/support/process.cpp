@@ -187,4 +187,11 @@ std::size_t rss_kib(pid_t pid) { return status_field(pid, "VmRSS"); }
 
 std::uint64_t voluntary_switches(pid_t pid) { return status_field(pid, "voluntary_ctxt_switches"); }
 
+std::uint64_t cpu_time_ns(pid_t pid) {
+  std::ifstream schedstat("/proc/" + std::to_string(pid) + "/schedstat");
+  std::uint64_t on_cpu = 0;
+  schedstat >> on_cpu;
+  return on_cpu;
+}
+
 }  // namespace ktstats::test

@@ -92,5 +92,7 @@ class TempDir {
 std::size_t open_fd_count(pid_t pid);
 std::size_t rss_kib(pid_t pid);
 std::uint64_t voluntary_switches(pid_t pid);
+// Time the process has spent on a CPU, in nanoseconds (schedstat).
+std::uint64_t cpu_time_ns(pid_t pid);
 
 }  // namespace ktstats::test

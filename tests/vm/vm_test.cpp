@@ -8,12 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <fstream>
 #include <thread>
-#include <sstream>
 
 #include <boost/json/parse.hpp>
 
+#include "guest_vm.hpp"
 #include "line_peer.hpp"
 #include "process.hpp"
 
@@ -23,78 +22,31 @@ namespace {
 class Vm : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    const std::string kernel = KTSTATS_VM_CACHE_DIR;
-    run_step({KTSTATS_SOURCE_DIR "/tests/vm/get-kernel", kernel}, 300s);
-    run_step({KTSTATS_SOURCE_DIR "/tests/vm/build-initramfs", *dir_ / "initramfs.cpio", kernel,
-              program("KTSTATS_RELAY", KTSTATS_RELAY), KTSTATS_FAKE_SCHEDULER_STATIC},
-             60s);
-    const char* accel = std::getenv("KTSTATS_VM_ACCEL");
-    qemu_ = new Process(Process::spawn({
-        "/usr/bin/qemu-system-x86_64", "-accel", accel ? accel : "tcg", "-m", "256",
-        "-display", "none", "-monitor", "none", "-no-reboot",
-        "-serial", "file:" + *dir_ / "console.log",
-        "-kernel", kernel + "/vmlinuz", "-initrd", *dir_ / "initramfs.cpio",
-        "-append", "console=ttyS0 quiet panic=-1 printk.devkmsg=on",
-        "-device", "virtio-serial-pci,id=vs0",
-        "-chardev", "socket,id=ctl,path=" + *dir_ / "ctl.sock" + ",server=on,wait=on",
-        "-device", "virtserialport,bus=vs0.0,nr=1,chardev=ctl,name=org.ktstats.test-control",
-        "-chardev", "socket,id=stats,path=" + *dir_ / "stats.sock" + ",server=on,wait=off",
-        "-device", "virtserialport,bus=vs0.0,nr=2,chardev=stats,name=org.ktstats.stats"}));
-    if (!qemu_->wait_for_stderr("waiting for connection", 30s)) {
-      boot_failure_ = "QEMU did not start: " + qemu_->stderr_text();
-      return;
-    }
-    control_ = new LinePeer(LinePeer::connect(*dir_ / "ctl.sock"));
-    auto ready = control_->read_line(120s);
-    if (!ready || ready->rfind("ready", 0) != 0) {
-      boot_failure_ = "the guest did not come up; console:\n" + console();
-      return;
-    }
-    std::printf("guest up: kernel %s\n", ready->substr(6).c_str());
+    // Every port event in the relay's log, printed if a case fails.
+    guest_ = new GuestVm({KTSTATS_VM_CACHE_DIR, program("KTSTATS_RELAY", KTSTATS_RELAY),
+                          KTSTATS_FAKE_SCHEDULER_STATIC, {}, {}, "trace"});
+    if (guest_->failure().empty()) std::printf("guest up: kernel %s\n", guest_->kernel_release().c_str());
   }
 
   static void TearDownTestSuite() {
-    if (control_ != nullptr) {
-      (void)control_->send_line("poweroff");
-      (void)control_->read_line(5s);
-    }
-    if (qemu_ != nullptr && !qemu_->wait(20s)) qemu_->signal(SIGKILL);
-    delete control_;
-    delete qemu_;
-    delete dir_;
+    delete guest_;
+    guest_ = nullptr;
   }
 
-  void SetUp() override { ASSERT_EQ(boot_failure_, "") << "the VM did not boot"; }
+  void SetUp() override { ASSERT_EQ(guest_->failure(), "") << "the VM did not boot"; }
 
   void TearDown() override {
     if (HasFailure()) {
-      std::printf("---- guest console ----\n%s\n---- relay log ----\n%s\n", console().c_str(),
+      std::printf("---- guest console ----\n%s\n---- relay log ----\n%s\n", guest_->console().c_str(),
                   control("dmesg").c_str());
     }
   }
 
-  static void run_step(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
-    auto step = Process::spawn(argv);
-    const auto status = step.wait(limit);
-    ASSERT_EQ(status, 0) << argv[0] << " failed:\n" << step.stderr_text();
-  }
-
-  static std::string console() {
-    std::ifstream file(*dir_ / "console.log");
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-  }
-
-  // One command to the guest's /init, one answer line.
-  static std::string control(const std::string& command) {
-    if (!control_->send_line(command)) return "error: control port write failed";
-    return control_->read_line(60s).value_or("error: no answer to " + command);
-  }
+  static std::string control(const std::string& command) { return guest_->control(command); }
+  static std::string stats_socket() { return guest_->stats_socket(); }
 
   Outcome ktstats(std::vector<std::string> args) {
-    args.insert(args.begin(), {program("KTSTATS", KTSTATS), "--connect", "unix:" + *dir_ / "stats.sock",
+    args.insert(args.begin(), {program("KTSTATS", KTSTATS), "--connect", "unix:" + stats_socket(),
                                "--timeout", "20s"});
     return run_program(args);
   }
@@ -112,16 +64,10 @@ class Vm : public ::testing::Test {
     return json(outcome.out).at(name).to_number<std::int64_t>();
   }
 
-  static TempDir* dir_;
-  static Process* qemu_;
-  static LinePeer* control_;
-  static std::string boot_failure_;
+  static GuestVm* guest_;
 };
 
-TempDir* Vm::dir_ = nullptr;
-Process* Vm::qemu_ = nullptr;
-LinePeer* Vm::control_ = nullptr;
-std::string Vm::boot_failure_;
+GuestVm* Vm::guest_ = nullptr;
 
 // The tests run in this order and share one guest.
 
@@ -178,7 +124,7 @@ TEST_F(Vm, E_SchedulerRestartedBetweenCommands) {
 }
 
 TEST_F(Vm, F_SchedulerRestartedDuringAWatch) {
-  auto watch = Process::spawn({program("KTSTATS", KTSTATS), "--connect", "unix:" + *dir_ / "stats.sock",
+  auto watch = Process::spawn({program("KTSTATS", KTSTATS), "--connect", "unix:" + stats_socket(),
                                "watch", "--interval", "200ms", "--count", "25"});
   ASSERT_TRUE(watch.read_line(30s).has_value());
   ASSERT_EQ(control("kill-scheduler"), "ok");
@@ -197,7 +143,7 @@ TEST_F(Vm, G_FiftyHostConnectsAndDisconnects) {
   }
   for (int i = 0; i < 10; ++i) {
     // Connect and leave without a word, as a crashed client would.
-    auto fd = LinePeer::connect(*dir_ / "stats.sock");
+    auto fd = LinePeer::connect(stats_socket());
   }
   auto r = ktstats({"stats"});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -205,7 +151,7 @@ TEST_F(Vm, G_FiftyHostConnectsAndDisconnects) {
 }
 
 TEST_F(Vm, H_KilledCommandLeavesNothingForTheNext) {
-  auto slow = Process::spawn({program("KTSTATS", KTSTATS), "--connect", "unix:" + *dir_ / "stats.sock",
+  auto slow = Process::spawn({program("KTSTATS", KTSTATS), "--connect", "unix:" + stats_socket(),
                               "-vv", "stats", "--arg", "fault=delay:1500"});
   ASSERT_TRUE(slow.wait_for_stderr(R"(-> {"req":"stats")", 30s)) << slow.stderr_text();
   slow.signal(SIGKILL);
