@@ -32,7 +32,12 @@ void LineFramer::finish_line(std::string_view tail) {
   } else {
     partial_.append(tail);
     partial_.resize(length);
+    const std::size_t capacity = partial_.capacity();
     ready_.emplace_back(std::move(partial_));
+    // Streams of long lines keep long lines coming: start the next one with
+    // room for it instead of regrowing (and copying) it from nothing.
+    partial_ = std::string();
+    partial_.reserve(capacity);
   }
   partial_.clear();
 }
