@@ -159,9 +159,13 @@ void RelayCore::on_scheduler_bytes(std::string_view bytes) {
     }
     if (const auto* line = std::get_if<std::string>(&*frame)) {
       answer_in_flight(*line);
-    } else {
-      fail_in_flight("response line exceeds " + std::to_string(limits_.max_line) + " bytes");
+      continue;
     }
+    // The rest of that line may never end, and the next answer would be
+    // lost in it: only a new connection is known to be in step.
+    fail_in_flight("response line exceeds " + std::to_string(limits_.max_line) + " bytes");
+    drop_scheduler();
+    break;
   }
   pump();
 }

@@ -9,9 +9,11 @@
 // bytes, built once: benchmarks measure the bridge, not this server.
 //
 // Faults: delay:MS, silent (never answers), close (closes without
-// answering), close-mid-line, oversize:BYTES (a line that long), garbage,
-// twice (answers twice), no-newline, control (a payload full of terminal
-// control characters).
+// answering), close-mid-line, oversize:BYTES (a line that long), flood:BYTES
+// (that many bytes and no newline, connection kept open), garbage, twice
+// (answers twice), no-newline, control (a payload full of terminal control
+// characters), bad-utf8, nul (a NUL byte in a string), deep:N (an array
+// nested N deep).
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -162,6 +164,14 @@ bool respond(int fd, const std::string& line, Connection& connection,
     return false;
   }
   if (kind == "twice") return send_all(fd, reply + reply);
+  if (kind == "flood") return send_all(fd, std::string(static_cast<std::size_t>(number), 'x'));
+  if (kind == "bad-utf8") return send_all(fd, "{\"errno\":0,\"args\":{\"resp\":\"caf\xc3(\xff\"}}\n");
+  if (kind == "nul") return send_all(fd, std::string("{\"errno\":0,\"args\":{\"resp\":\"a\0b\"}}\n", 34));
+  if (kind == "deep") {
+    const auto depth = static_cast<std::size_t>(number);
+    return send_all(fd, "{\"errno\":0,\"args\":{\"resp\":" + std::string(depth, '[') +
+                            std::string(depth, ']') + "}}\n");
+  }
   return send_all(fd, reply);
 }
 

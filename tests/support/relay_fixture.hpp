@@ -29,6 +29,10 @@ class RelayFixture : public ::testing::Test {
   boost::json::value payload(const std::string& answer);
   // The relay error reason of an answer, or "" if it is not one.
   std::string relay_error(const std::string& answer);
+  // A number in a payload.
+  static std::int64_t field(const boost::json::value& payload, const char* name) {
+    return payload.at(name).to_number<std::int64_t>();
+  }
 
   TempDir dir;
   std::string scheduler_socket = dir / "stats";
