@@ -1,10 +1,17 @@
 #include "endpoint.hpp"
 
+#include "ktstats/terminal_text.hpp"
 #include "ktstats/tty.hpp"
 #include "ktstats/unix_socket.hpp"
 #include "pipe_channel.hpp"
 
 namespace ktstats::cli {
+namespace {
+
+// What the user typed, quoted back without its control characters.
+std::string shown(std::string_view uri) { return escape_for_terminal(uri, 200); }
+
+}  // namespace
 
 std::optional<Endpoint> parse_endpoint(std::string_view uri, std::string* why) {
   struct Scheme {
@@ -20,15 +27,15 @@ std::optional<Endpoint> parse_endpoint(std::string_view uri, std::string* why) {
     if (uri.substr(0, scheme.prefix.size()) != scheme.prefix) continue;
     const auto path = uri.substr(scheme.prefix.size());
     if (path.empty()) {
-      if (why) *why = "'" + std::string(uri) + "' has no path after '" + std::string(scheme.prefix) + "'";
+      if (why) *why = "'" + shown(uri) + "' has no path after '" + std::string(scheme.prefix) + "'";
       return std::nullopt;
     }
     return Endpoint{scheme.kind, std::string(path), std::string(uri)};
   }
   if (why) {
-    *why = "'" + std::string(uri) +
+    *why = "'" + shown(uri) +
            "' is not a connection URI (unix:PATH, pty:PATH, tty:PATH, pipe:PATH or scx:PATH)";
-    if (!uri.empty() && uri.front() == '/') *why += "; did you mean unix:" + std::string(uri) + "?";
+    if (!uri.empty() && uri.front() == '/') *why += "; did you mean unix:" + shown(uri) + "?";
   }
   return std::nullopt;
 }

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ktstats/duration.hpp"
+#include "request_arg.hpp"
 
 namespace ktstats::cli {
 namespace {
@@ -32,10 +33,8 @@ const CLI::Validator kEndpoint(
 
 const CLI::Validator kKeyValue(
     [](std::string& text) -> std::string {
-      const auto equals = text.find('=');
-      if (equals == std::string::npos) return "'" + text + "' is not KEY=VALUE";
-      if (equals == 0) return "'" + text + "' has an empty key";
-      return {};
+      std::string why;
+      return parse_request_arg(text, &why) ? std::string() : why;
     },
     "KEY=VALUE");
 
@@ -54,8 +53,7 @@ struct StatsOptions {
   std::map<std::string, std::string> to_args() const {
     std::map<std::string, std::string> map;
     for (const auto& arg : args) {
-      const auto equals = arg.find('=');
-      map[arg.substr(0, equals)] = arg.substr(equals + 1);
+      if (auto pair = parse_request_arg(arg)) map[pair->first] = pair->second;
     }
     if (!target.empty()) map["target"] = target;
     return map;

@@ -131,6 +131,14 @@ TEST_F(Cli, UsageErrorsExit64) {
   }
   EXPECT_NE(run({"stats", "--connect", "/run/vm.sock"}).err.find("did you mean unix:/run/vm.sock?"),
             std::string::npos);
+  // What the user typed is quoted back with its control characters escaped.
+  for (const auto& args : std::vector<std::vector<std::string>>{{"stats", "--connect", "\x1b]0;x\x07"},
+                                                                {"stats", "--arg", "\x1b[2J"}}) {
+    auto r = run(args);
+    EXPECT_EQ(r.status, 64);
+    EXPECT_NE(r.err.find("\\x1b"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "a raw escape reached the terminal";
+  }
 }
 
 TEST_F(Cli, HelpAndVersion) {
