@@ -157,8 +157,8 @@ void RelayCore::on_scheduler_bytes(std::string_view bytes) {
       drop_scheduler();
       break;
     }
-    if (const auto* line = std::get_if<std::string>(&*frame)) {
-      answer_in_flight(*line);
+    if (auto* line = std::get_if<std::string>(&*frame)) {
+      answer_in_flight(std::move(*line));
       continue;
     }
     // The rest of that line may never end, and the next answer would be
@@ -170,10 +170,10 @@ void RelayCore::on_scheduler_bytes(std::string_view bytes) {
   pump();
 }
 
-void RelayCore::answer_in_flight(std::string_view line) {
+void RelayCore::answer_in_flight(std::string line) {
   effects_.stop_response_timer();
   in_flight_ = false;
-  emit(line);
+  emit(std::move(line));
   pop_head();
 }
 
@@ -217,8 +217,14 @@ void RelayCore::drop_scheduler() {
   scheduler_framer_.reset();
 }
 
-void RelayCore::emit(std::string_view line) {
-  host_output_.append(line);
+void RelayCore::emit(std::string line) {
+  // With nothing waiting, the line becomes the output: a long answer is
+  // not copied once more on its way to the port.
+  if (host_output_.empty()) {
+    host_output_.swap(line);
+  } else {
+    host_output_.append(line);
+  }
   host_output_.push_back('\n');
 }
 

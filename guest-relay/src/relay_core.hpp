@@ -94,11 +94,11 @@ class RelayCore {
   void reject_request();
   void pump();
   bool forward_head();
-  void answer_in_flight(std::string_view line);
+  void answer_in_flight(std::string line);
   void fail_in_flight(const std::string& reason);
   void send_head();
   void pop_head();
-  void emit(std::string_view line);
+  void emit(std::string line);
   void drop_scheduler();
   bool host_backed_up() const;
 
