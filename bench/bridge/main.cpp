@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ktstats/unix_socket.hpp"
+#include "interleaved.hpp"
 #include "latency.hpp"
 #include "line_peer.hpp"
 #include "process.hpp"
@@ -60,28 +61,24 @@ Process start_scheduler(const std::string& socket, std::vector<std::string> extr
 // One way of reaching the scheduler: a client, and the bridge process
 // between it and the scheduler if there is one.
 struct Contender {
-  std::string name;
+  TimedClient timed;
   std::optional<Listener> port;
   std::optional<Process> bridge;
-  std::unique_ptr<RoundTripClient> client;
-  std::vector<double> samples;
 };
 
 Contender direct(const std::string& scheduler_socket) {
   auto fd = connect_unix_socket(scheduler_socket);
   if (!fd) fail(describe(fd.error()));
-  Contender contender{"direct", {}, {}, {}, {}};
-  contender.client = std::make_unique<RoundTripClient>(std::move(*fd));
-  return contender;
+  return {{"direct", std::make_unique<RoundTripClient>(std::move(*fd)), {}}, {}, {}};
 }
 
 // A bridge connects to a listening socket standing in for the VMM's port.
 Contender bridged(std::string name, const std::string& port_path, std::vector<std::string> argv) {
-  Contender contender{std::move(name), Listener(port_path), {}, {}, {}};
+  Contender contender{{std::move(name), {}, {}}, Listener(port_path), {}};
   contender.bridge.emplace(Process::spawn(argv));
   auto fd = contender.port->accept();
-  if (!fd.valid()) fail(contender.name + " did not connect: " + contender.bridge->stderr_text());
-  contender.client = std::make_unique<RoundTripClient>(std::move(fd));
+  if (!fd.valid()) fail(contender.timed.name + " did not connect: " + contender.bridge->stderr_text());
+  contender.timed.client = std::make_unique<RoundTripClient>(std::move(fd));
   return contender;
 }
 
@@ -99,25 +96,6 @@ Contender socat(const Config& config, const std::string& port_path, const std::s
                  {config.socat, "UNIX-CONNECT:" + port_path, "UNIX-CONNECT:" + scheduler_socket});
 }
 
-void warm_up(Contender& contender, std::size_t reply_bytes) {
-  for (int i = 0; i < 100; ++i) {
-    const auto length = contender.client->ask(kRequest);
-    if (length != reply_bytes) fail(contender.name + ": wrong answer during warm-up");
-  }
-}
-
-// Round-robin blocks, starting with a different contender each round.
-void measure_interleaved(std::vector<Contender>& contenders, std::size_t total, std::size_t rounds) {
-  for (std::size_t round = 0; round < rounds; ++round) {
-    for (std::size_t i = 0; i < contenders.size(); ++i) {
-      auto& contender = contenders[(round + i) % contenders.size()];
-      auto samples = contender.client->time(kRequest, total / rounds);
-      if (samples.empty()) fail(contender.name + ": a round trip failed");
-      contender.samples.insert(contender.samples.end(), samples.begin(), samples.end());
-    }
-  }
-}
-
 const char* verdict(bool met) { return met ? "met" : "**missed**"; }
 
 void round_trips(const Config& config, const TempDir& dir) {
@@ -133,13 +111,17 @@ void round_trips(const Config& config, const TempDir& dir) {
     contenders.push_back(relay(dir / ("relay-port-" + tag), dir / ("sched-" + tag)));
     contenders.push_back(socat(config, dir / ("socat-port-" + tag), dir / ("sched-" + tag)));
     contenders.push_back(forwarder(dir / ("forwarder-port-" + tag), dir / ("sched-" + tag)));
-    for (auto& contender : contenders) warm_up(contender, bytes);
+    std::vector<TimedClient*> clients;
+    for (auto& contender : contenders) {
+      warm_up(contender.timed, kRequest, bytes, 100);
+      clients.push_back(&contender.timed);
+    }
     const std::size_t count = bytes == 64 ? config.small_requests : config.big_requests;
-    measure_interleaved(contenders, count, config.rounds);
-    const auto a = summarize(contenders[0].samples);
-    const auto b = summarize(contenders[1].samples);
-    const auto c = summarize(contenders[2].samples);
-    const auto d = summarize(contenders[3].samples);
+    time_interleaved(clients, kRequest, count, config.rounds);
+    const auto a = summarize(contenders[0].timed.samples);
+    const auto b = summarize(contenders[1].timed.samples);
+    const auto c = summarize(contenders[2].timed.samples);
+    const auto d = summarize(contenders[3].timed.samples);
     const bool met = b.median <= c.median && (bytes != 64 || b.median <= 1.3 * a.median);
     std::printf("| %s B | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.2f | %.2f | %.2f | %.2f "
                 "| %zu | %s%s |\n",
@@ -211,7 +193,7 @@ Footprint footprint(Contender contender) {
   result.rss_idle_kib = test::rss_kib(pid);
   const auto cpu_before = test::cpu_time_ns(pid);
   for (std::size_t i = 0; i < kRequests; ++i) {
-    if (!contender.client->ask(kRequest)) fail(contender.name + ": a request failed");
+    if (!contender.timed.client->ask(kRequest)) fail(contender.timed.name + ": a request failed");
     if ((i + 1) % 1000 == 0) result.rss_max_kib = std::max(result.rss_max_kib, test::rss_kib(pid));
   }
   result.cpu_ms_per_1000 = static_cast<double>(test::cpu_time_ns(pid) - cpu_before) / 1e6 / (kRequests / 1000);

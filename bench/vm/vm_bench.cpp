@@ -6,12 +6,14 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "guest_vm.hpp"
 #include "ktstats/unix_socket.hpp"
+#include "interleaved.hpp"
 #include "latency.hpp"
 #include "round_trip.hpp"
 
@@ -40,48 +42,62 @@ void expect_ok(const std::string& answer, const std::string& what) {
   if (answer.rfind("ok", 0) != 0) throw std::runtime_error(what + ": " + answer);
 }
 
-struct Contender {
-  std::string name;
-  std::unique_ptr<RoundTripClient> client;
-  std::vector<double> samples;
-};
-
-void warm_up(Contender& contender, std::size_t bytes) {
-  for (int i = 0; i < 10; ++i) {
-    if (contender.client->ask(kRequest) != bytes) {
-      throw std::runtime_error(contender.name + ": wrong answer during warm-up");
-    }
-  }
-}
-
 void compare(GuestVm& vm, const Config& config, std::size_t bytes) {
+  // A port has one opener at a time: no socat left from before.
+  (void)vm.control("run killall socat");
   (void)vm.control("kill-scheduler");
   expect_ok(vm.control("start-scheduler --reply-bytes " + std::to_string(bytes)), "start-scheduler");
-  std::vector<Contender> contenders;
-  contenders.push_back({"ktstats-relay", connect_client(vm.stats_socket()), {}});
-  contenders.push_back({"socat", connect_client(vm.port_socket(kSocatPort)), {}});
+  TimedClient relay{"ktstats-relay", connect_client(vm.stats_socket()), {}};
+  TimedClient socat{"socat", connect_client(vm.port_socket(kSocatPort)), {}};
   // socat reads EOF from a port no host holds open, so it starts after the host connects.
   expect_ok(vm.control(std::string("start-socat ") + kSocatPort), "start-socat");
   try {
-    for (auto& contender : contenders) warm_up(contender, bytes);
+    warm_up(relay, kRequest, bytes, 10);
+    warm_up(socat, kRequest, bytes, 10);
   } catch (const std::runtime_error& error) {
     throw std::runtime_error(std::string(error.what()) + "; guest socat log: " +
                              vm.control("run cat /tmp/socat.log"));
   }
-  const std::size_t total = bytes == 64 ? config.small_requests : config.big_requests;
-  for (std::size_t round = 0; round < config.rounds; ++round) {
-    for (std::size_t i = 0; i < contenders.size(); ++i) {
-      auto& contender = contenders[(round + i) % contenders.size()];
-      auto samples = contender.client->time(kRequest, total / config.rounds);
-      if (samples.empty()) throw std::runtime_error(contender.name + ": a round trip failed");
-      contender.samples.insert(contender.samples.end(), samples.begin(), samples.end());
-    }
-  }
-  const auto relay = summarize(contenders[0].samples);
-  const auto socat = summarize(contenders[1].samples);
-  std::printf("| %zu B | %.0f / %.0f | %.0f / %.0f | %.2f | %.2f | %zu | %s |\n", bytes, relay.median,
-              relay.p99, socat.median, socat.p99, relay.median / socat.median, relay.p99 / socat.p99,
-              relay.count, relay.median <= socat.median ? "met" : "**missed**");
+  time_interleaved({&relay, &socat}, kRequest, bytes == 64 ? config.small_requests : config.big_requests,
+                   config.rounds);
+  const auto r = summarize(relay.samples);
+  const auto s = summarize(socat.samples);
+  std::printf("| %zu B | %.0f / %.0f | %.0f / %.0f | %.2f | %.2f | %zu | %s |\n", bytes, r.median, r.p99,
+              s.median, s.p99, r.median / s.median, r.p99 / s.p99, r.count,
+              r.median <= s.median ? "met" : "**missed**");
+}
+
+bool answered(RoundTripClient& client) { return client.ask(kRequest).has_value(); }
+
+// What each bridge does across host sessions: one host, then another.
+void sessions(GuestVm& vm) {
+  (void)vm.control("run killall socat");
+  (void)vm.control("kill-scheduler");
+  expect_ok(vm.control("start-scheduler --reply-bytes 64"), "start-scheduler");
+  expect_ok(vm.control(std::string("start-socat ") + kSocatPort), "start-socat");
+  // An observation window, not a synchronisation: does socat outlive it?
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const bool survives_no_host = vm.control("run pidof socat").size() > 3;
+  (void)vm.control("run killall socat");
+
+  auto first = connect_client(vm.port_socket(kSocatPort));
+  expect_ok(vm.control(std::string("start-socat ") + kSocatPort), "start-socat");
+  const bool socat_first = answered(*first);
+  first.reset();
+  // Commands come seconds apart: the next host comes 2 s later.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const bool socat_second = answered(*connect_client(vm.port_socket(kSocatPort)));
+  const bool relay_first = answered(*connect_client(vm.stats_socket()));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const bool relay_second = answered(*connect_client(vm.stats_socket()));
+  auto yes = [](bool b) { return b ? "yes" : "no"; };
+  std::printf("### Host sessions (a reply within 10 s?)\n\n| | relay | socat |\n|---|---|---|\n");
+  // The relay was started at boot, before any host attached.
+  std::printf("| bridge started with no host attached, still running later | %s | %s |\n",
+              yes(vm.control("relay-alive") == "ok"), yes(survives_no_host));
+  std::printf("| first host answered | %s | %s |\n", yes(relay_first), yes(socat_first));
+  std::printf("| second host, 2 s after the first disconnected, answered | %s | %s |\n\n", yes(relay_second),
+              yes(socat_second));
 }
 
 }  // namespace
@@ -108,6 +124,7 @@ int main(int argc, char** argv) {
     compare(vm, config, 64);
     compare(vm, config, 256 * 1024);
     std::printf("\n");
+    sessions(vm);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "bench_vm: %s\n", error.what());
     return 1;
