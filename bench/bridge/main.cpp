@@ -1,6 +1,6 @@
 // bench_bridge: ktstats-relay against a client talking to the scheduler
-// directly (the physical limit) and against a socat bridge in the same
-// place, all in one run, interleaved so that machine noise hits every
+// directly (the physical limit), a socat bridge and a minimal forwarder in
+// the relay's place, all in one run, interleaved so that machine noise hits every
 // contender alike. Prints Markdown tables with each target met or missed.
 #include <sys/stat.h>
 #include <unistd.h>
