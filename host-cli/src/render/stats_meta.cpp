@@ -1,4 +1,4 @@
-#include "stats_meta.hpp"
+#include "render/stats_meta.hpp"
 
 #include <boost/json/object.hpp>
 

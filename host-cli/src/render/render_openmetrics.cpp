@@ -1,4 +1,4 @@
-#include "render.hpp"
+#include "render/render.hpp"
 
 #include <charconv>
 #include <vector>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "interrupt.hpp"
-#include "invocation.hpp"
+#include "client/interrupt.hpp"
+#include "cli/invocation.hpp"
 
 namespace ktstats::cli {
 

@@ -1,4 +1,4 @@
-#include "request_arg.hpp"
+#include "cli/request_arg.hpp"
 
 #include "ktstats/terminal_text.hpp"
 

@@ -1,4 +1,4 @@
-#include "pipe_channel.hpp"
+#include "client/pipe_channel.hpp"
 
 #include <fcntl.h>
 

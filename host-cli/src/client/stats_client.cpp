@@ -1,4 +1,4 @@
-#include "stats_client.hpp"
+#include "client/stats_client.hpp"
 
 #include <poll.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "invocation.hpp"
+#include "cli/invocation.hpp"
 
 #include <sysexits.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ktstats/duration.hpp"
-#include "request_arg.hpp"
+#include "cli/request_arg.hpp"
 
 namespace ktstats::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "exit_status.hpp"
+#include "cli/exit_status.hpp"
 
 #include <sysexits.h>
 

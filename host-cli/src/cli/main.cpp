@@ -7,10 +7,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "commands.hpp"
-#include "exit_status.hpp"
-#include "interrupt.hpp"
-#include "invocation.hpp"
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "client/interrupt.hpp"
+#include "cli/invocation.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "interrupt.hpp"
+#include "client/interrupt.hpp"
 
 #include "ktstats/stop_signals.hpp"
 

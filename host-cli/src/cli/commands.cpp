@@ -1,4 +1,4 @@
-#include "commands.hpp"
+#include "cli/commands.hpp"
 
 #include <poll.h>
 #include <sysexits.h>
@@ -7,14 +7,14 @@
 #include <cstdio>
 #include <ctime>
 
-#include "exit_status.hpp"
-#include "json_text.hpp"
+#include "cli/exit_status.hpp"
+#include "render/json_text.hpp"
 #include "ktstats/json_line.hpp"
 #include "ktstats/relay_line.hpp"
 #include "ktstats/response.hpp"
 #include "ktstats/terminal_text.hpp"
-#include "render.hpp"
-#include "stats_client.hpp"
+#include "render/render.hpp"
+#include "client/stats_client.hpp"
 
 namespace ktstats::cli {
 namespace {

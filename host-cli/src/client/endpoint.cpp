@@ -1,9 +1,9 @@
-#include "endpoint.hpp"
+#include "client/endpoint.hpp"
 
 #include "ktstats/terminal_text.hpp"
 #include "ktstats/tty.hpp"
 #include "ktstats/unix_socket.hpp"
-#include "pipe_channel.hpp"
+#include "client/pipe_channel.hpp"
 
 namespace ktstats::cli {
 namespace {

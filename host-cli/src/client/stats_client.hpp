@@ -8,8 +8,8 @@
 
 #include <boost/json/value.hpp>
 
-#include "endpoint.hpp"
-#include "interrupt.hpp"
+#include "client/endpoint.hpp"
+#include "client/interrupt.hpp"
 #include "ktstats/channel.hpp"
 #include "ktstats/line_framer.hpp"
 #include "ktstats/relay_line.hpp"

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "endpoint.hpp"
+#include "client/endpoint.hpp"
 
 namespace ktstats::cli {
 

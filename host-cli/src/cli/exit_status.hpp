@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "endpoint.hpp"
+#include "client/endpoint.hpp"
 #include "ktstats/error.hpp"
 
 namespace ktstats::cli {

@@ -1,4 +1,4 @@
-#include "json_text.hpp"
+#include "render/json_text.hpp"
 
 #include <charconv>
 #include <cstdio>

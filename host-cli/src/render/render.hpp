@@ -4,7 +4,7 @@
 
 #include <boost/json/value.hpp>
 
-#include "stats_meta.hpp"
+#include "render/stats_meta.hpp"
 
 namespace ktstats::cli {
 
