@@ -34,6 +34,17 @@ std::size_t sequence_length(std::string_view text, std::size_t i) {
 
 }  // namespace
 
+std::optional<CodePoint> decode_utf8(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const auto b0 = static_cast<unsigned char>(text[0]);
+  if (b0 < 0x80) return CodePoint{b0, 1};
+  const std::size_t n = sequence_length(text, 0);
+  if (n == 0) return std::nullopt;
+  char32_t value = b0 & (0xFF >> (n + 1));
+  for (std::size_t k = 1; k < n; ++k) value = (value << 6) | (static_cast<unsigned char>(text[k]) & 0x3F);
+  return CodePoint{value, n};
+}
+
 std::optional<std::size_t> find_invalid_utf8(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
