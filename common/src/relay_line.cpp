@@ -10,8 +10,6 @@
 namespace ktstats {
 namespace {
 
-constexpr std::string_view kRelayName = "ktstats-relay";
-
 // Cheap pre-check: only lines naming the sync key are parsed.
 const boost::json::object* sync_object(std::string_view line, boost::json::value& storage) {
   if (line.find(kSyncKey) == std::string_view::npos) return nullptr;
@@ -69,7 +67,7 @@ std::optional<std::string> decode_sync_request(std::string_view line) {
 std::string encode_sync_reply(const SyncReply& reply) {
   boost::json::object line;
   line[kSyncKey] = reply.nonce;
-  line["relay"] = kRelayName;
+  line["relay"] = reply.relay;
   line["version"] = reply.version;
   return boost::json::serialize(line);
 }
@@ -81,7 +79,9 @@ std::optional<SyncReply> decode_sync_reply(std::string_view line) {
   const auto* nonce = string_member(*object, kSyncKey);
   const auto* version = string_member(*object, "version");
   if (nonce == nullptr || version == nullptr || !is_valid_nonce(*nonce)) return std::nullopt;
-  return SyncReply{std::string(*nonce), std::string(*version)};
+  const auto* relay = string_member(*object, "relay");
+  return SyncReply{std::string(*nonce), std::string(*version),
+                   relay == nullptr ? std::string() : std::string(*relay)};
 }
 
 }  // namespace ktstats

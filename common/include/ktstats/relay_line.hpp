@@ -24,6 +24,7 @@ namespace ktstats {
 inline constexpr std::string_view kRelayErrorKey = "ktstr_relay_error";
 inline constexpr std::string_view kSyncKey = "ktstats_sync";
 inline constexpr std::size_t kMaxNonceBytes = 64;
+inline constexpr std::string_view kRelayName = "ktstats-relay";
 
 std::string encode_relay_error(std::string_view reason);
 
@@ -40,6 +41,8 @@ std::optional<std::string> decode_sync_request(std::string_view line);
 struct SyncReply {
   std::string nonce;
   std::string version;
+  // Ours when encoding; decoded as the echo gives it, empty when it names none.
+  std::string relay{kRelayName};
 
   bool operator==(const SyncReply&) const = default;
 };
