@@ -8,6 +8,8 @@
 #include <ctime>
 
 #include "cli/exit_status.hpp"
+#include "cli/stats_output.hpp"
+#include "cli/watch_command.hpp"
 #include "render/json_text.hpp"
 #include "ktstats/json_line.hpp"
 #include "ktstats/relay_line.hpp"
@@ -19,19 +21,6 @@
 namespace ktstats::cli {
 namespace {
 
-std::string utc_timestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[96];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(ms.count()));
-  return text;
-}
-
 class Runner {
  public:
   Runner(const Invocation& invocation, const Interrupt& interrupt)
@@ -42,7 +31,7 @@ class Runner {
       case Command::kStats: return stats();
       case Command::kMeta: return meta();
       case Command::kRaw: return raw();
-      case Command::kWatch: return watch();
+      case Command::kWatch: return run_watch(invocation_, interrupt_);
       case Command::kPing: return ping();
     }
     return EX_SOFTWARE;
@@ -69,30 +58,6 @@ class Runner {
     return to_json_text(value, invocation_.format != Format::kJson);
   }
 
-  bool needs_meta() const {
-    return invocation_.format == Format::kTable || invocation_.format == Format::kOpenMetrics;
-  }
-
-  // Table and OpenMetrics output read the schema first, on the same
-  // session; other formats need none (nullopt).
-  Result<std::optional<StatsMeta>> meta_for_output(StatsClient& client) const {
-    if (!needs_meta()) return std::optional<StatsMeta>();
-    auto payload = client.call({"stats_meta", {}}, Deadline::after(invocation_.timeout));
-    if (!payload) return std::move(payload).error();
-    auto meta = parse_stats_meta(*payload);
-    if (!meta) return std::move(meta).error();
-    return std::optional<StatsMeta>(std::move(*meta));
-  }
-
-  std::string render_stats(const boost::json::value& payload, const StatsMeta* meta) const {
-    if (meta == nullptr) return render(payload);
-    const bool default_target = !invocation_.args.contains("target") ||
-                                invocation_.args.at("target") == "top";
-    const StructMeta* root = struct_of(payload, *meta, default_target);
-    if (invocation_.format == Format::kTable) return render_table(payload, *meta, root);
-    return render_openmetrics(payload, *meta, root);
-  }
-
   Result<std::unique_ptr<StatsClient>> connect() const {
     return StatsClient::open(invocation_.endpoint, invocation_.sync, interrupt_,
                              Deadline::after(invocation_.timeout));
@@ -101,11 +66,11 @@ class Runner {
   int stats() {
     auto client = connect();
     if (!client) return fail(client.error());
-    auto meta = meta_for_output(**client);
+    auto meta = meta_for_output(**client, invocation_);
     if (!meta) return fail(meta.error());
     auto payload = (*client)->call({"stats", invocation_.args}, Deadline::after(invocation_.timeout));
     if (!payload) return fail(payload.error());
-    return print(render_stats(*payload, *meta ? &**meta : nullptr));
+    return print(render_stats(*payload, *meta ? &**meta : nullptr, invocation_));
   }
 
   int meta() {
@@ -113,7 +78,7 @@ class Runner {
     if (!client) return fail(client.error());
     auto payload = (*client)->call({"stats_meta", {}}, Deadline::after(invocation_.timeout));
     if (!payload) return fail(payload.error());
-    if (!invocation_.describe && !needs_meta()) return print(render(*payload));
+    if (!invocation_.describe && !needs_meta(invocation_.format)) return print(render(*payload));
     auto meta = parse_stats_meta(*payload);
     if (!meta) return fail(meta.error());
     return print(describe_meta(*meta));
@@ -129,56 +94,6 @@ class Runner {
     if (!parsed) return fail(parsed.error());
     if (auto reason = relay_error_reason(*parsed)) return fail(NoScheduler{*reason});
     return print(render(*parsed));
-  }
-
-  int watch() {
-    auto client = connect();
-    if (!client) return fail(client.error());
-    auto meta_result = meta_for_output(**client);
-    if (!meta_result) return fail(meta_result.error());
-    const std::optional<StatsMeta>& meta = *meta_result;
-    const Request request{"stats", invocation_.args};
-    for (std::uint64_t sample = 0; !invocation_.count || sample < *invocation_.count; ++sample) {
-      if (sample > 0 && !pause(invocation_.interval)) return 0;
-      auto payload = (*client)->call(request, Deadline::after(invocation_.timeout));
-      if (!payload) {
-        if (std::holds_alternative<Cancelled>(payload.error())) return 0;
-        // A scheduler restarting in the guest: say so and keep watching.
-        if (std::holds_alternative<NoScheduler>(payload.error())) {
-          std::fprintf(stderr, "%s\n", error_line(payload.error(), invocation_.endpoint).c_str());
-          continue;
-        }
-        return fail(payload.error());
-      }
-      const auto stamp = utc_timestamp();
-      std::string text;
-      if (invocation_.format == Format::kOpenMetrics) {
-        text = render_stats(*payload, &*meta);
-      } else if (invocation_.format != Format::kJson) {
-        text = "# " + stamp + "\n" + render_stats(*payload, meta ? &*meta : nullptr);
-      } else {
-        boost::json::object line;
-        line["timestamp"] = stamp;
-        line["stats"] = std::move(*payload);
-        text = render(line);
-      }
-      if (int status = print(text); status != 0) return status;
-    }
-    return 0;
-  }
-
-  // Waits for the interval; false when interrupted.
-  bool pause(std::chrono::milliseconds interval) const {
-    pollfd pfd{interrupt_.fd(), POLLIN, 0};
-    const auto until = Clock::now() + interval;
-    for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-      if (left <= 0) return true;
-      const int ready = ::poll(&pfd, 1, static_cast<int>(left));
-      if (ready > 0) return false;
-      if (ready < 0 && errno != EINTR) return true;
-    }
   }
 
   int ping() {
