@@ -1,43 +1,82 @@
 #include "render/json_text.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <limits>
+
+#include "ktstats/terminal_text.hpp"
+#include "ktstats/utf8.hpp"
 
 namespace ktstats::cli {
 namespace {
 
+// A \uXXXX escape, as a surrogate pair past the Basic Multilingual Plane.
+void append_unicode_escape(std::string& out, char32_t code_point) {
+  char escape[16];
+  if (code_point > 0xFFFF) {
+    const auto offset = static_cast<unsigned>(code_point - 0x10000);
+    std::snprintf(escape, sizeof escape, "\\u%04x\\u%04x", 0xD800 + (offset >> 10),
+                  0xDC00 + (offset & 0x3FF));
+  } else {
+    std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(code_point));
+  }
+  out += escape;
+}
+
+void append_ascii(std::string& out, char c) {
+  switch (c) {
+    case '"': out += "\\\""; return;
+    case '\\': out += "\\\\"; return;
+    case '\n': out += "\\n"; return;
+    case '\r': out += "\\r"; return;
+    case '\t': out += "\\t"; return;
+    case '\b': out += "\\b"; return;
+    case '\f': out += "\\f"; return;
+    default: break;
+  }
+  if (is_hidden_on_terminal(static_cast<unsigned char>(c))) {
+    append_unicode_escape(out, static_cast<unsigned char>(c));
+  } else {
+    out.push_back(c);
+  }
+}
+
 void append_string(std::string& out, std::string_view text) {
   out.push_back('"');
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\r': out += "\\r"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\f': out += "\\f"; continue;
-      default: break;
-    }
-    unsigned code = 0;
-    if (c < 0x20 || c == 0x7F) {
-      code = c;
-    } else if (c == 0xC2 && i + 1 < text.size() &&
-               static_cast<unsigned char>(text[i + 1]) < 0xA0) {
-      code = static_cast<unsigned char>(text[++i]);  // C1 control, U+0080..U+009F
-    } else {
-      out.push_back(static_cast<char>(c));
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      append_ascii(out, text[i]);
+      ++i;
       continue;
     }
-    char escape[8];
-    std::snprintf(escape, sizeof escape, "\\u%04x", code);
-    out += escape;
+    const auto point = decode_utf8(text.substr(i));
+    if (!point) {
+      // Parsed input is valid UTF-8; anything else must still print as JSON.
+      out += "\\ufffd";
+      ++i;
+      continue;
+    }
+    if (is_hidden_on_terminal(point->value)) {
+      append_unicode_escape(out, point->value);
+    } else {
+      out.append(text.substr(i, point->bytes));
+    }
+    i += point->bytes;
   }
   out.push_back('"');
 }
 
+// JSON has no infinity: a number past the range of a double (1e400 parses
+// as infinity) is written as the largest finite double of its sign, as jq
+// does; NaN, which no JSON text can produce, as null.
 void append_double(std::string& out, double number) {
+  if (std::isnan(number)) {
+    out += "null";
+    return;
+  }
+  if (std::isinf(number)) number = std::copysign(std::numeric_limits<double>::max(), number);
   char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number);
   std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
