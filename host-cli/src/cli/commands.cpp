@@ -21,6 +21,19 @@
 namespace ktstats::cli {
 namespace {
 
+// True when a raw answer is an scx_stats envelope whose errno is not 0.
+bool reports_an_errno(const boost::json::value& answer) {
+  const auto* object = answer.if_object();
+  const auto* errno_value = object == nullptr ? nullptr : object->if_contains("errno");
+  if (errno_value == nullptr) return false;
+  switch (errno_value->kind()) {
+    case boost::json::kind::int64: return errno_value->get_int64() != 0;
+    case boost::json::kind::uint64: return errno_value->get_uint64() != 0;
+    case boost::json::kind::double_: return errno_value->get_double() != 0;
+    default: return false;
+  }
+}
+
 class Runner {
  public:
   Runner(const Invocation& invocation, const Interrupt& interrupt)
@@ -93,7 +106,9 @@ class Runner {
     auto parsed = parse_json_line(*answer);
     if (!parsed) return fail(parsed.error());
     if (auto reason = relay_error_reason(*parsed)) return fail(NoScheduler{*reason});
-    return print(render(*parsed));
+    // Printed as it came; an answer carrying an errno still fails, as stats does.
+    if (int status = print(render(*parsed)); status != 0) return status;
+    return reports_an_errno(*parsed) ? EX_DATAERR : 0;
   }
 
   int ping() {
@@ -114,11 +129,14 @@ class Runner {
     if (invocation_.format == Format::kPretty) {
       char rtt[32];
       std::snprintf(rtt, sizeof rtt, "%.3f ms", rtt_ms);
-      return print("ktstats-relay " + escape_for_terminal(reply->version, 64) + " via " +
+      const std::string name =
+          reply->relay.empty() ? "unnamed relay" : escape_for_terminal(reply->relay, 64);
+      return print(name + " " + escape_for_terminal(reply->version, 64) + " via " +
                    escape_for_terminal(invocation_.endpoint.uri) + ": " + rtt);
     }
     boost::json::object line;
-    line["relay"] = "ktstats-relay";
+    // The name the relay's echo gives; null when it names none.
+    line["relay"] = reply->relay.empty() ? boost::json::value() : boost::json::value(reply->relay);
     line["version"] = reply->version;
     line["rtt_ms"] = rtt_ms;
     return print(render(line));
