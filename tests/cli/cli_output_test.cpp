@@ -1,10 +1,17 @@
 // What ktstats prints, as a real process: output that is always valid JSON
 // (checked with Python's parser), text that is unambiguous on a terminal,
 // what ping reports, and raw's exit status.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <thread>
+#include <vector>
 
 #include "ktstats/relay_line.hpp"
 #include "relay_fixture.hpp"
@@ -186,6 +193,31 @@ TEST_F(CliOutput, RawExits65WhenTheSchedulerAnswersAnErrno) {
   EXPECT_EQ(r.out, R"({"errno":22,"args":{"resp":"Unknown target \"bogus\""}})" "\n");
   auto ok = run({"raw", R"({"req":"stats"})", "-c", "scx:" + scheduler_socket});
   EXPECT_EQ(ok.status, 0) << ok.err;
+}
+
+// A VMM port that another client holds exits 75 and says why, whether the
+// connection waits in the listen queue (no sync echo comes, see
+// CliRelay.BusyPortFailsWithinTheTimeoutSayingWhy) or the queue is full.
+TEST_F(CliOutput, BusyPortWithAFullQueueExits75) {
+  UniqueFd port(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket().c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(port.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(port.get(), 0), 0);  // and never accepts, like a busy QEMU chardev
+  std::vector<UniqueFd> queued;
+  for (;;) {
+    UniqueFd client(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (::connect(client.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      ASSERT_EQ(errno, EAGAIN);
+      break;
+    }
+    queued.push_back(std::move(client));
+    ASSERT_LT(queued.size(), 64u);
+  }
+  auto r = run({"stats", "--timeout", "300ms", "-c", "unix:" + socket()});
+  EXPECT_EQ(r.status, 75);
+  EXPECT_NE(r.err.find("is busy: another client holds the VM's port"), std::string::npos) << r.err;
 }
 
 }  // namespace

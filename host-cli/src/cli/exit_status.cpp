@@ -16,6 +16,8 @@ struct StatusOf {
   int operator()(const Cancelled&) const { return 130; }
   int operator()(const Timeout&) const { return EX_TEMPFAIL; }
   int operator()(const Transport& e) const {
+    // A VMM port another client holds: busy for now, as when its echo does not come.
+    if (e.error == EAGAIN) return EX_TEMPFAIL;
     return e.error == ENOENT || e.error == ECONNREFUSED ? EX_UNAVAILABLE : EX_IOERR;
   }
   int operator()(const Protocol&) const { return EX_PROTOCOL; }
