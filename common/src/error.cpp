@@ -33,18 +33,25 @@ std::string duration_text(std::chrono::milliseconds after) {
   return std::to_string(ms) + " ms";
 }
 
+std::string relay_reports(const std::string& reason) {
+  return "the relay reports: " + escape_for_terminal(reason, kShownPeerBytes);
+}
+
 struct Describe {
   std::string operator()(const RequestTooLarge& e) const {
+    if (!e.relay_reason.empty()) return relay_reports(e.relay_reason);
     return "request of " + std::to_string(e.size) + " bytes exceeds the " +
            std::to_string(e.max) + "-byte cap";
   }
   std::string operator()(const ResponseTooLarge& e) const {
+    if (!e.relay_reason.empty()) return relay_reports(e.relay_reason);
     return "response line reached " + std::to_string(e.size) + " bytes without a newline (cap " +
            std::to_string(e.max) + "); it was discarded";
   }
   std::string operator()(const NoScheduler& e) const {
     return "no scheduler answered: " + escape_for_terminal(e.reason, kShownPeerBytes);
   }
+  std::string operator()(const RelayQueueFull& e) const { return relay_reports(e.reason); }
   std::string operator()(const SchedulerError& e) const {
     return "scheduler returned " + errno_text(e.errno_value) + ": " + scheduler_error_text(e.args);
   }
@@ -53,11 +60,13 @@ struct Describe {
   }
   std::string operator()(const Cancelled&) const { return "request cancelled"; }
   std::string operator()(const Timeout& e) const {
+    if (!e.relay_reason.empty()) return relay_reports(e.relay_reason);
     std::string text = "no answer within " + duration_text(e.after);
     if (!e.waiting_for.empty()) text += " (waiting for " + e.waiting_for + ")";
     return text;
   }
   std::string operator()(const Transport& e) const {
+    if (!e.relay_reason.empty()) return relay_reports(e.relay_reason);
     if (e.error == 0) return e.what;
     return e.what + ": " + errno_text(e.error);
   }

@@ -27,18 +27,48 @@ const boost::json::string* string_member(const boost::json::object& object,
 
 }  // namespace
 
-std::string encode_relay_error(std::string_view reason) {
+constexpr RelayErrorKind kAllKinds[] = {
+    RelayErrorKind::kNoScheduler, RelayErrorKind::kTimeout,   RelayErrorKind::kOversize,
+    RelayErrorKind::kClosed,      RelayErrorKind::kQueueFull, RelayErrorKind::kRequestTooLarge,
+};
+
+std::string_view relay_error_kind_name(RelayErrorKind kind) {
+  switch (kind) {
+    case RelayErrorKind::kNoScheduler: return "no_scheduler";
+    case RelayErrorKind::kTimeout: return "timeout";
+    case RelayErrorKind::kOversize: return "oversize";
+    case RelayErrorKind::kClosed: return "closed";
+    case RelayErrorKind::kQueueFull: return "queue_full";
+    case RelayErrorKind::kRequestTooLarge: return "request_too_large";
+  }
+  return "no_scheduler";
+}
+
+std::string encode_relay_error(RelayErrorKind kind, std::string_view reason) {
   boost::json::object line;
   line[kRelayErrorKey] = reason;
+  line[kRelayErrorKindKey] = relay_error_kind_name(kind);
   return boost::json::serialize(line);
 }
 
-std::optional<std::string> relay_error_reason(const boost::json::value& value) {
+std::optional<RelayErrorLine> decode_relay_error(const boost::json::value& value) {
   const auto* object = value.if_object();
   if (object == nullptr) return std::nullopt;
   const auto* reason = string_member(*object, kRelayErrorKey);
   if (reason == nullptr) return std::nullopt;
-  return std::string(*reason);
+  RelayErrorLine line{std::string(*reason), std::nullopt};
+  if (const auto* kind = string_member(*object, kRelayErrorKindKey)) {
+    for (const auto known : kAllKinds) {
+      if (*kind == relay_error_kind_name(known)) line.kind = known;
+    }
+  }
+  return line;
+}
+
+std::optional<std::string> relay_error_reason(const boost::json::value& value) {
+  auto line = decode_relay_error(value);
+  if (!line) return std::nullopt;
+  return std::move(line->reason);
 }
 
 bool is_valid_nonce(std::string_view nonce) {

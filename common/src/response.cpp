@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 
 #include "ktstats/json_line.hpp"
+#include "ktstats/limits.hpp"
 #include "ktstats/relay_line.hpp"
 
 namespace ktstats {
@@ -26,12 +27,35 @@ Result<int> decode_errno(const boost::json::value& value, std::string_view line)
   return static_cast<int>(n);
 }
 
+Error error_of_kind(RelayErrorLine line) {
+  if (!line.kind) return NoScheduler{std::move(line.reason)};
+  switch (*line.kind) {
+    case RelayErrorKind::kNoScheduler: break;
+    case RelayErrorKind::kTimeout:
+      return Timeout{std::chrono::milliseconds(0), "the scheduler's answer", std::move(line.reason)};
+    case RelayErrorKind::kOversize:
+      return ResponseTooLarge{0, kMaxLineBytes, std::move(line.reason)};
+    case RelayErrorKind::kClosed:
+      return Transport{"the scheduler closed the connection", 0, std::move(line.reason)};
+    case RelayErrorKind::kQueueFull: return RelayQueueFull{std::move(line.reason)};
+    case RelayErrorKind::kRequestTooLarge:
+      return RequestTooLarge{0, kMaxLineBytes, std::move(line.reason)};
+  }
+  return NoScheduler{std::move(line.reason)};
+}
+
 }  // namespace
+
+std::optional<Error> relay_line_error(const boost::json::value& value) {
+  auto line = decode_relay_error(value);
+  if (!line) return std::nullopt;
+  return error_of_kind(std::move(*line));
+}
 
 Result<Response> decode_response(std::string_view line) {
   auto parsed = parse_json_line(line);
   if (!parsed) return std::move(parsed).error();
-  if (auto reason = relay_error_reason(*parsed)) return NoScheduler{std::move(*reason)};
+  if (auto error = relay_line_error(*parsed)) return std::move(*error);
 
   auto* envelope = parsed->if_object();
   if (envelope == nullptr) return Protocol{"response is not a JSON object: " + line_excerpt(line)};

@@ -43,7 +43,7 @@ class Relay final : private RelayEffects {
   void fail(const std::string& why);
   void on_signal();
 
-  Connect connect_scheduler() override { return link_.connect(); }
+  Connect connect_scheduler(bool may_wait) override { return link_.connect(may_wait); }
   void send_to_scheduler(std::string_view line) override { link_.send(line); }
   void close_scheduler() override { link_.close(); }
   void start_response_timer() override { link_.start_timer(); }

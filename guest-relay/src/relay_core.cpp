@@ -1,5 +1,8 @@
 #include "relay_core.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include "ktstats/json_line.hpp"
 #include "ktstats/relay_line.hpp"
 
 namespace ktstats::relay {
@@ -37,27 +40,55 @@ void RelayCore::take_host_lines() {
     if (!frame) break;
     if (std::holds_alternative<LineTooLong>(*frame)) {
       ++counters_.requests;
-      accept_request({Kind::kAnswer, encode_relay_error("request line exceeds " +
-                                                 std::to_string(limits_.max_line) + " bytes")});
-      continue;
-    }
-    auto& line = std::get<std::string>(*frame);
-    if (is_blank(line)) continue;
-    ++counters_.requests;
-    if (auto nonce = decode_sync_request(line)) {
-      accept_request({Kind::kAnswer, encode_sync_reply({std::move(*nonce), version_})});
+      accept_request({Kind::kAnswer,
+                      encode_relay_error(RelayErrorKind::kRequestTooLarge,
+                                         "request line exceeds " +
+                                             std::to_string(limits_.max_line) + " bytes")});
     } else {
-      accept_request({Kind::kForward, std::move(line)});
+      auto& line = std::get<std::string>(*frame);
+      if (is_blank(line)) continue;
+      ++counters_.requests;
+      if (auto nonce = decode_sync_request(line)) {
+        connect_early();
+        accept_request({Kind::kAnswer, encode_sync_reply({std::move(*nonce), version_})});
+      } else {
+        accept_request({Kind::kForward, std::move(line)});
+      }
     }
+    // Started at once, so that what the queue holds past this point is
+    // only what waits behind the request in progress.
+    pump();
   }
   pump();
 }
 
+// A host syncs just before its first request. Connecting now, when the
+// socket is there, lets a line that the scheduler sends on accept arrive
+// while nothing is in flight, where it is dropped, rather than be taken for
+// that request's answer.
+void RelayCore::connect_early() {
+  if (scheduler_connected_ || scheduler_connecting_ || in_flight_) return;
+  const auto connect = effects_.connect_scheduler(false);
+  if (connect.outcome == RelayEffects::Connect::Outcome::kConnected) scheduler_connected_ = true;
+}
+
+// Whether the head of the queue is being handled: sent and awaiting its
+// answer, or awaiting the scheduler's socket. After pump() it always is,
+// unless the queue is empty or the host's output is backed up.
+bool RelayCore::head_in_progress() const { return in_flight_ || scheduler_connecting_; }
+
 void RelayCore::accept_request(Pending pending) {
-  const bool full = queued_count_ >= limits_.max_queued ||
-                    queued_bytes_ + pending.line.size() > limits_.max_queued_bytes;
-  if (full) {
-    reject_request();
+  const std::size_t head_bytes = head_in_progress() ? queue_.front().line.size() : 0;
+  const std::size_t waiting = queued_count_ - (head_in_progress() ? 1 : 0);
+  const std::size_t waiting_bytes = queued_bytes_ - head_bytes;
+  if (waiting >= limits_.max_queued) {
+    reject_request("relay queue full (" + std::to_string(limits_.max_queued) +
+                   " requests waiting)");
+    return;
+  }
+  if (waiting_bytes + pending.line.size() > limits_.max_queued_bytes) {
+    reject_request("relay queue full (requests waiting would hold more than " +
+                   std::to_string(limits_.max_queued_bytes) + " bytes)");
     return;
   }
   ++queued_count_;
@@ -65,14 +96,12 @@ void RelayCore::accept_request(Pending pending) {
   queue_.push_back(std::move(pending));
 }
 
-void RelayCore::reject_request() {
-  if (!queue_.empty() && queue_.back().kind == Kind::kRejects) {
+void RelayCore::reject_request(std::string reason) {
+  if (!queue_.empty() && queue_.back().kind == Kind::kRejects && queue_.back().line == reason) {
     ++queue_.back().repeat;
     return;
   }
-  queue_.push_back({Kind::kRejects,
-                    "relay queue full (" + std::to_string(limits_.max_queued) +
-                        " requests waiting)"});
+  queue_.push_back({Kind::kRejects, std::move(reason)});
 }
 
 void RelayCore::pump() {
@@ -87,7 +116,7 @@ void RelayCore::pump() {
         pop_head();
         break;
       case Kind::kRejects:
-        emit(encode_relay_error(head.line));
+        emit(encode_relay_error(RelayErrorKind::kQueueFull, head.line));
         if (--head.repeat == 0) queue_.pop_front();
         break;
     }
@@ -98,10 +127,10 @@ void RelayCore::pump() {
 // it was answered with an error instead.
 bool RelayCore::forward_head() {
   if (!scheduler_connected_) {
-    auto connect = effects_.connect_scheduler();
+    auto connect = effects_.connect_scheduler(true);
     switch (connect.outcome) {
       case RelayEffects::Connect::Outcome::kFailed:
-        emit(encode_relay_error(connect.failure));
+        emit(encode_relay_error(RelayErrorKind::kNoScheduler, connect.failure));
         pop_head();
         return false;
       case RelayEffects::Connect::Outcome::kWaiting:
@@ -132,7 +161,7 @@ void RelayCore::on_scheduler_connected() {
 void RelayCore::on_scheduler_unavailable(const std::string& reason) {
   if (!scheduler_connecting_) return;
   scheduler_connecting_ = false;
-  emit(encode_relay_error(reason));
+  emit(encode_relay_error(RelayErrorKind::kNoScheduler, reason));
   pop_head();
   pump();
 }
@@ -149,21 +178,28 @@ void RelayCore::pop_head() {
 void RelayCore::on_scheduler_bytes(std::string_view bytes) {
   scheduler_framer_.feed(bytes);
   while (auto frame = scheduler_framer_.next()) {
-    if (!in_flight_) {
-      // Nobody asked: a second answer, or noise. The stream is out of
-      // step, and only a new connection guarantees that the next answer
-      // belongs to the next request.
-      ++counters_.stray_scheduler_lines;
-      drop_scheduler();
-      break;
-    }
     if (auto* line = std::get_if<std::string>(&*frame)) {
+      // A blank line is no answer, whenever it comes.
+      if (is_blank(*line)) continue;
+      if (!in_flight_) {
+        // Nobody asked (a second answer, or noise): it is no answer to the
+        // next request, which has not been sent yet.
+        ++counters_.stray_scheduler_lines;
+        spdlog::debug("dropped a line the scheduler sent with no request in flight: {}",
+                      line_excerpt(*line));
+        continue;
+      }
       answer_in_flight(std::move(*line));
       continue;
     }
     // The rest of that line may never end, and the next answer would be
     // lost in it: only a new connection is known to be in step.
-    fail_in_flight("response line exceeds " + std::to_string(limits_.max_line) + " bytes");
+    if (in_flight_) {
+      fail_in_flight(RelayErrorKind::kOversize,
+                     "response line exceeds " + std::to_string(limits_.max_line) + " bytes");
+    } else {
+      ++counters_.stray_scheduler_lines;
+    }
     drop_scheduler();
     break;
   }
@@ -177,10 +213,10 @@ void RelayCore::answer_in_flight(std::string line) {
   pop_head();
 }
 
-void RelayCore::fail_in_flight(const std::string& reason) {
+void RelayCore::fail_in_flight(RelayErrorKind kind, const std::string& reason) {
   effects_.stop_response_timer();
   in_flight_ = false;
-  emit(encode_relay_error(reason));
+  emit(encode_relay_error(kind, reason));
   pop_head();
 }
 
@@ -189,12 +225,12 @@ void RelayCore::on_scheduler_closed() {
   drop_scheduler();
   if (!was_in_flight) return;
   const std::string reason = "scheduler closed the connection";
-  fail_in_flight(reason);
+  fail_in_flight(RelayErrorKind::kClosed, reason);
   // The queued requests were meant for that scheduler connection.
   for (Pending& pending : queue_) {
     if (pending.kind != Kind::kForward) continue;
     queued_bytes_ -= pending.line.size();
-    pending = {Kind::kAnswer, encode_relay_error(reason)};
+    pending = {Kind::kAnswer, encode_relay_error(RelayErrorKind::kClosed, reason)};
     queued_bytes_ += pending.line.size();
   }
   pump();
@@ -205,7 +241,8 @@ void RelayCore::on_response_timeout(std::string_view after) {
   // A late answer must never be taken for the next request's: drop the
   // connection it would arrive on.
   drop_scheduler();
-  fail_in_flight("no response from the scheduler within " + std::string(after));
+  fail_in_flight(RelayErrorKind::kTimeout,
+                 "no response from the scheduler within " + std::string(after));
   pump();
 }
 

@@ -9,12 +9,14 @@
 
 #include "ktstats/limits.hpp"
 #include "ktstats/line_framer.hpp"
+#include "ktstats/relay_line.hpp"
 
 namespace ktstats::relay {
 
 struct RelayLimits {
   std::size_t max_line = kMaxLineBytes;
-  // Requests waiting behind the one in flight, and the bytes they may hold.
+  // Requests waiting behind the one in progress, and the bytes they may
+  // hold; past either, a request is answered "relay queue full".
   std::size_t max_queued = 64;
   std::size_t max_queued_bytes = 1024 * 1024;
   // Past this many unsent bytes for the host, the relay stops taking new
@@ -28,14 +30,14 @@ struct RelayLimits {
 class RelayEffects {
  public:
   virtual ~RelayEffects() = default;
-  // Opens the scheduler connection. kWaiting: the socket is not there yet
-  // and the link waits for it, then calls on_scheduler_connected() or
-  // on_scheduler_unavailable().
+  // Opens the scheduler connection. kWaiting (only when may_wait): the
+  // socket is not there yet and the link waits for it, then calls
+  // on_scheduler_connected() or on_scheduler_unavailable().
   struct Connect {
     enum class Outcome { kConnected, kFailed, kWaiting } outcome;
     std::string failure;  // the reason for the host, when kFailed
   };
-  virtual Connect connect_scheduler() = 0;
+  virtual Connect connect_scheduler(bool may_wait) = 0;
   // Sends one request line; the newline is added by the link.
   virtual void send_to_scheduler(std::string_view line) = 0;
   virtual void close_scheduler() = 0;
@@ -90,12 +92,14 @@ class RelayCore {
   };
 
   void take_host_lines();
+  void connect_early();
+  bool head_in_progress() const;
   void accept_request(Pending pending);
-  void reject_request();
+  void reject_request(std::string reason);
   void pump();
   bool forward_head();
   void answer_in_flight(std::string line);
-  void fail_in_flight(const std::string& reason);
+  void fail_in_flight(RelayErrorKind kind, const std::string& reason);
   void send_head();
   void pop_head();
   void emit(std::string line);
@@ -108,8 +112,9 @@ class RelayCore {
   LineFramer host_framer_;
   LineFramer scheduler_framer_;
   std::deque<Pending> queue_;
-  // Forward and answer entries (reject runs are not counted: at most one
-  // sits between two of those, so they are bounded too).
+  // Forward and answer entries, the one in progress included (reject runs
+  // are not counted: at most two sit between two of those, so they are
+  // bounded too).
   std::size_t queued_count_ = 0;
   std::size_t queued_bytes_ = 0;
   bool in_flight_ = false;

@@ -83,7 +83,7 @@ bool SchedulerLink::adopt(UniqueFd fd, std::string* failure) {
   return true;
 }
 
-RelayEffects::Connect SchedulerLink::connect() {
+RelayEffects::Connect SchedulerLink::connect(bool may_wait) {
   using Outcome = RelayEffects::Connect::Outcome;
   auto fd = try_connect();
   std::string failure;
@@ -93,7 +93,9 @@ RelayEffects::Connect SchedulerLink::connect() {
   }
   const int error = std::get<Transport>(fd.error()).error;
   failure = connect_failure(socket_path_, error);
-  if (!is_absence(error) || timing_.scheduler_wait.count() == 0) return {Outcome::kFailed, failure};
+  if (!may_wait || !is_absence(error) || timing_.scheduler_wait.count() == 0) {
+    return {Outcome::kFailed, failure};
+  }
   wait_failure_ = failure;
   waiting_ = true;
   watched_dir_.clear();

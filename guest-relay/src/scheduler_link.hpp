@@ -35,7 +35,7 @@ class SchedulerLink {
 
   Status start();  // creates the timers
 
-  RelayEffects::Connect connect();
+  RelayEffects::Connect connect(bool may_wait);
   void send(std::string_view line);
   void close();
   void start_timer();

@@ -1,6 +1,8 @@
 // The host's session logic against a peer played by the test over a
 // socketpair: caps, stale bytes, sync, errors, timeouts and Ctrl-C.
-#include "stats_client.hpp"
+#include "client/stats_client.hpp"
+
+#include <sysexits.h>
 
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -11,7 +13,9 @@
 
 #include <thread>
 
+#include "cli/exit_status.hpp"
 #include "ktstats/relay_line.hpp"
+#include "ktstats/response.hpp"
 #include "line_peer.hpp"
 
 namespace ktstats::cli {
@@ -91,7 +95,7 @@ TEST_F(StatsClientTest, RelayErrorLineIsNoScheduler) {
   auto c = client(false);
   std::thread reply([this] {
     peer().read_line();
-    peer().send_line(encode_relay_error("no scheduler running"));
+    peer().send_line(encode_relay_error(RelayErrorKind::kNoScheduler, "no scheduler running"));
   });
   auto payload = c->call({"stats", {}}, Deadline::after(5s));
   reply.join();
@@ -183,6 +187,63 @@ TEST_F(StatsClientTest, SyncIsSentAgainWhenItsEchoIsLost) {
   relay.join();
   ASSERT_TRUE(payload.ok()) << describe(payload.error());
   EXPECT_EQ(payload->as_string(), "fresh");
+}
+
+}  // namespace
+}  // namespace ktstats::cli
+
+namespace ktstats::cli {
+namespace {
+
+TEST_F(StatsClientTest, BlankLinesBeforeTheAnswerAreSkipped) {
+  auto c = client(false);
+  std::thread reply([this] {
+    EXPECT_EQ(peer().read_line(), "x");
+    peer().write("\n \r\n\t\nanswer\n");
+  });
+  auto line = c->exchange("x", Deadline::after(5s));
+  reply.join();
+  ASSERT_TRUE(line.ok()) << describe(line.error());
+  EXPECT_EQ(*line, "answer");
+}
+
+// A fault the relay reports exits like the same fault on a direct
+// connection, with a hint about its cause; a line of no known kind (ktstr's
+// relay, an older ktstats-relay) stays "no scheduler".
+TEST(RelayErrorKinds, ExitLikeTheSameFaultOnADirectConnection) {
+  const Endpoint relay{Endpoint::Kind::kUnix, "/run/vm.sock", "unix:/run/vm.sock"};
+  struct Case {
+    std::string line;
+    int status;
+    const char* message;
+    const char* hint;
+  };
+  const Case cases[] = {
+      {encode_relay_error(RelayErrorKind::kNoScheduler, "no scheduler socket at /s"), EX_UNAVAILABLE,
+       "no scheduler answered: no scheduler socket at /s", "start the scheduler in the guest"},
+      {encode_relay_error(RelayErrorKind::kTimeout, "no response from the scheduler within 10s"),
+       EX_TEMPFAIL, "the relay reports: no response from the scheduler within 10s",
+       "--response-timeout"},
+      {encode_relay_error(RelayErrorKind::kOversize, "response line exceeds 262144 bytes"),
+       EX_PROTOCOL, "the relay reports: response line exceeds 262144 bytes", "over the cap"},
+      {encode_relay_error(RelayErrorKind::kClosed, "scheduler closed the connection"), EX_IOERR,
+       "the relay reports: scheduler closed the connection", "did it exit?"},
+      {encode_relay_error(RelayErrorKind::kRequestTooLarge, "request line exceeds 262144 bytes"),
+       EX_USAGE, "the relay reports: request line exceeds 262144 bytes", "shorten the request"},
+      {encode_relay_error(RelayErrorKind::kQueueFull, "relay queue full (64 requests waiting)"),
+       EX_TEMPFAIL, "the relay reports: relay queue full (64 requests waiting)",
+       "without waiting for the answers"},
+      {R"({"ktstr_relay_error":"response cap overflow"})", EX_UNAVAILABLE,
+       "no scheduler answered: response cap overflow", "start the scheduler in the guest"},
+  };
+  for (const auto& c : cases) {
+    auto payload = decode_resp_payload(c.line);
+    ASSERT_FALSE(payload.ok()) << c.line;
+    EXPECT_EQ(exit_status(payload.error()), c.status) << c.line;
+    const auto text = error_line(payload.error(), relay);
+    EXPECT_NE(text.find(c.message), std::string::npos) << text;
+    EXPECT_NE(text.find(c.hint), std::string::npos) << text;
+  }
 }
 
 }  // namespace

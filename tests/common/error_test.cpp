@@ -33,6 +33,20 @@ TEST(Describe, EveryKindHasItsLine) {
   EXPECT_EQ(describe(Protocol{"bad"}), "protocol error: bad");
 }
 
+TEST(Describe, AFaultTheRelayReportedIsToldInItsWords) {
+  EXPECT_EQ(describe(Timeout{0ms, "the scheduler's answer", "no response from the scheduler within 10s"}),
+            "the relay reports: no response from the scheduler within 10s");
+  EXPECT_EQ(describe(Transport{"closed", 0, "scheduler closed the connection"}),
+            "the relay reports: scheduler closed the connection");
+  EXPECT_EQ(describe(ResponseTooLarge{0, 262144, "response line exceeds 262144 bytes"}),
+            "the relay reports: response line exceeds 262144 bytes");
+  EXPECT_EQ(describe(RequestTooLarge{0, 262144, "request line exceeds 262144 bytes"}),
+            "the relay reports: request line exceeds 262144 bytes");
+  EXPECT_EQ(describe(RelayQueueFull{"relay queue full (64 requests waiting)"}),
+            "the relay reports: relay queue full (64 requests waiting)");
+  EXPECT_EQ(describe(Transport{"x", 0, "\x1b[2J"}), "the relay reports: \\x1b[2J");
+}
+
 TEST(Describe, PeerTextIsEscapedAndCut) {
   const auto text = describe(NoScheduler{"\x1b]0;owned\x07" + std::string(500, 'a')});
   EXPECT_EQ(text.find('\x1b'), std::string::npos);

@@ -7,16 +7,36 @@
 namespace ktstats {
 namespace {
 
-TEST(RelayError, WireBytes) {
-  EXPECT_EQ(encode_relay_error("no scheduler socket"), R"({"ktstr_relay_error":"no scheduler socket"})");
-  EXPECT_EQ(encode_relay_error("a \"quoted\"\nreason"),
-            R"({"ktstr_relay_error":"a \"quoted\"\nreason"})");
+TEST(RelayError, WireBytesKeepKtstrsKeyFirstThenTheKind) {
+  EXPECT_EQ(encode_relay_error(RelayErrorKind::kNoScheduler, "no scheduler socket"),
+            R"({"ktstr_relay_error":"no scheduler socket","kind":"no_scheduler"})");
+  EXPECT_EQ(encode_relay_error(RelayErrorKind::kTimeout, "a \"quoted\"\nreason"),
+            R"({"ktstr_relay_error":"a \"quoted\"\nreason","kind":"timeout"})");
+}
+
+TEST(RelayError, EveryKindRoundTrips) {
+  for (auto kind : {RelayErrorKind::kNoScheduler, RelayErrorKind::kTimeout,
+                    RelayErrorKind::kOversize, RelayErrorKind::kClosed, RelayErrorKind::kQueueFull,
+                    RelayErrorKind::kRequestTooLarge}) {
+    auto line = decode_relay_error(*parse_json_line(encode_relay_error(kind, "why")));
+    ASSERT_TRUE(line.has_value());
+    EXPECT_EQ(line->reason, "why");
+    EXPECT_EQ(line->kind, kind) << relay_error_kind_name(kind);
+  }
+}
+
+TEST(RelayError, MissingOrUnknownKindIsNoKind) {
+  auto decode = [](std::string_view line) { return decode_relay_error(*parse_json_line(line)); };
+  EXPECT_EQ(decode(R"({"ktstr_relay_error":"response cap overflow"})")->kind, std::nullopt);
+  EXPECT_EQ(decode(R"({"ktstr_relay_error":"x","kind":"meteor"})")->kind, std::nullopt);
+  EXPECT_EQ(decode(R"({"ktstr_relay_error":"x","kind":7})")->kind, std::nullopt);
+  EXPECT_EQ(decode(R"({"ktstr_relay_error":"x","kind":"timeout"})")->reason, "x");
 }
 
 TEST(RelayError, RecognisedOnlyWithAStringReason) {
   auto reason = [](std::string_view line) { return relay_error_reason(*parse_json_line(line)); };
   EXPECT_EQ(reason(R"({"ktstr_relay_error":"response cap overflow"})"), "response cap overflow");
-  EXPECT_EQ(reason(encode_relay_error("x")), "x");
+  EXPECT_EQ(reason(encode_relay_error(RelayErrorKind::kClosed, "x")), "x");
   EXPECT_EQ(reason(R"({"ktstr_relay_error":1})"), std::nullopt);
   EXPECT_EQ(reason(R"({"errno":0,"args":{"resp":{}}})"), std::nullopt);
   EXPECT_EQ(reason(R"(["ktstr_relay_error"])"), std::nullopt);

@@ -4,6 +4,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "ktstats/relay_line.hpp"
+
 namespace ktstats {
 namespace {
 
@@ -65,6 +67,26 @@ TEST(DecodeResponse, NotAnObject) {
 TEST(DecodeResponse, RelayErrorEnvelopeIsNoScheduler) {
   auto error = error_as<NoScheduler>(decode_response(R"({"ktstr_relay_error":"no scheduler running"})"));
   EXPECT_EQ(error.reason, "no scheduler running");
+}
+
+// Each kind is the error the same fault has on a direct connection.
+TEST(DecodeResponse, RelayErrorKindsAreTheDirectFaultsTypes) {
+  auto decode = [](RelayErrorKind kind) {
+    return decode_response(encode_relay_error(kind, "the reason"));
+  };
+  EXPECT_EQ(error_as<NoScheduler>(decode(RelayErrorKind::kNoScheduler)).reason, "the reason");
+  EXPECT_EQ(error_as<Timeout>(decode(RelayErrorKind::kTimeout)).relay_reason, "the reason");
+  EXPECT_EQ(error_as<ResponseTooLarge>(decode(RelayErrorKind::kOversize)).relay_reason,
+            "the reason");
+  const auto closed = error_as<Transport>(decode(RelayErrorKind::kClosed));
+  EXPECT_EQ(closed.relay_reason, "the reason");
+  EXPECT_EQ(closed.error, 0);
+  EXPECT_EQ(error_as<RelayQueueFull>(decode(RelayErrorKind::kQueueFull)).reason, "the reason");
+  EXPECT_EQ(error_as<RequestTooLarge>(decode(RelayErrorKind::kRequestTooLarge)).relay_reason,
+            "the reason");
+  // ktstr's relay, or a kind from a newer relay: no scheduler, as ktstr means it.
+  EXPECT_EQ(error_as<NoScheduler>(decode_response(R"({"ktstr_relay_error":"x","kind":"new"})")).reason,
+            "x");
 }
 
 TEST(ExtractResp, HappyPath) {

@@ -83,13 +83,13 @@ class Faults : public RelayFixture {
 TEST_F(Faults, SchedulerDiesMidResponse) {
   start_scheduler();
   start_relay();
-  expect_fault_outcome("close-mid-line", 69, "no scheduler answered: scheduler closed the connection");
+  expect_fault_outcome("close-mid-line", 74, "the relay reports: scheduler closed the connection");
 }
 
 TEST_F(Faults, SchedulerSendsOneMiBWithoutANewline) {
   start_scheduler();
   start_relay();
-  expect_fault_outcome("flood:1048576", 69, "response line exceeds 262144 bytes");
+  expect_fault_outcome("flood:1048576", 76, "response line exceeds 262144 bytes");
 }
 
 TEST_F(Faults, SchedulerSendsInvalidUtf8) {
@@ -125,14 +125,14 @@ TEST_F(Faults, SchedulerAnswersTwice) {
 TEST_F(Faults, SchedulerAnswersNothing) {
   start_scheduler();
   start_relay({"--response-timeout", "500ms"});
-  expect_fault_outcome("silent", 69, "no response from the scheduler within 500ms");
+  expect_fault_outcome("silent", 75, "no response from the scheduler within 500ms");
 }
 
 TEST_F(Faults, SchedulerClosesRightAfterAccept) {
   start_scheduler({"--close-after-accept"});
   start_relay();
   auto r = ktstats({"stats"});
-  EXPECT_EQ(r.status, 69);
+  EXPECT_EQ(r.status, 74);
   EXPECT_NE(r.err.find("scheduler closed the connection"), std::string::npos) << r.err;
   stop_scheduler();
   start_scheduler();

@@ -25,12 +25,15 @@ struct Effects : RelayEffects {
   bool timer = false;
   std::uint64_t sent = 0;
 
-  Connect connect_scheduler() override {
+  Connect connect_scheduler(bool may_wait) override {
     require(!connected && !waiting);
     switch (connect_mode % 3) {
       case 0: connected = true; return {Connect::Outcome::kConnected, {}};
       case 1: return {Connect::Outcome::kFailed, "no scheduler"};
-      default: waiting = true; return {Connect::Outcome::kWaiting, {}};
+      default:
+        if (!may_wait) return {Connect::Outcome::kFailed, "no scheduler yet"};
+        waiting = true;
+        return {Connect::Outcome::kWaiting, {}};
     }
   }
   void send_to_scheduler(std::string_view line) override {

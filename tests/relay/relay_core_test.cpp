@@ -16,9 +16,10 @@ struct RecordingEffects : RelayEffects {
   int connects = 0, closes = 0, timers_started = 0, timers_stopped = 0;
   std::vector<std::string> sent;
 
-  Connect connect_scheduler() override {
+  Connect connect_scheduler(bool may_wait) override {
     ++connects;
-    if (wait) return {Connect::Outcome::kWaiting, {}};
+    if (wait && may_wait) return {Connect::Outcome::kWaiting, {}};
+    if (wait) return {Connect::Outcome::kFailed, "no socket yet"};
     if (connect_failure) return {Connect::Outcome::kFailed, *connect_failure};
     return {Connect::Outcome::kConnected, {}};
   }
@@ -65,39 +66,47 @@ TEST_F(RelayCoreTest, OneAtATimeInOrderWithRelayAnswersQueuedBehind) {
 TEST_F(RelayCoreTest, ConnectFailureAnswersAndNextRequestRetries) {
   effects.connect_failure = "no scheduler socket at /x";
   core.on_host_bytes("A\n");
-  EXPECT_EQ(host_lines(), std::vector<std::string>{encode_relay_error("no scheduler socket at /x")});
+  EXPECT_EQ(host_lines(), std::vector<std::string>{encode_relay_error(RelayErrorKind::kNoScheduler, "no scheduler socket at /x")});
   effects.connect_failure.reset();
   core.on_host_bytes("B\n");
   EXPECT_EQ(effects.connects, 2);
   EXPECT_EQ(effects.sent, std::vector<std::string>{"B"});
 }
 
-TEST_F(RelayCoreTest, QueueBoundRejectsInOrder) {
-  core.on_host_bytes("A\nB\nC\nD\nE\n");  // A in flight, B and C queued: 3 in all
-  core.on_scheduler_bytes("a\n");
-  core.on_scheduler_bytes("b\n");
-  core.on_scheduler_bytes("c\n");
-  const auto full = encode_relay_error("relay queue full (3 requests waiting)");
-  EXPECT_EQ(host_lines(), (std::vector<std::string>{"a", "b", "c", full, full}));
-  EXPECT_EQ(core.counters().requests, 5u);
+TEST_F(RelayCoreTest, QueueBoundCountsOnlyTheRequestsWaiting) {
+  // A in flight, B, C and D waiting: the bound of 3 is reached by those.
+  core.on_host_bytes("A\nB\nC\nD\nE\nF\n");
+  EXPECT_EQ(effects.sent, std::vector<std::string>{"A"});
+  for (const char* answer : {"a\n", "b\n", "c\n", "d\n"}) core.on_scheduler_bytes(answer);
+  const auto full = encode_relay_error(RelayErrorKind::kQueueFull,
+                                       "relay queue full (3 requests waiting)");
+  EXPECT_EQ(host_lines(), (std::vector<std::string>{"a", "b", "c", "d", full, full}));
+  EXPECT_EQ(core.counters().requests, 6u);
+  EXPECT_TRUE(core.idle());
 }
 
 TEST_F(RelayCoreTest, QueueByteBoundRejects) {
-  const std::string big(150, 'x');
-  core.on_host_bytes("A\n" + big.substr(0, 60) + "\n" + big.substr(0, 60) + "\n" +
-                     big.substr(0, 60) + "\n");
-  core.on_scheduler_bytes("a\n");
-  core.on_scheduler_bytes("b\n");
-  core.on_scheduler_bytes("c\n");
-  const auto lines = host_lines();
-  ASSERT_EQ(lines.size(), 4u);
-  EXPECT_EQ(lines[3], encode_relay_error("relay queue full (3 requests waiting)"));
+  limits.max_queued = 10;
+  RelayCore core{effects, limits, "9.9"};
+  const std::string sixty(60, 'x');
+  // A in flight; 3 x 60 bytes wait (180 of 200); a fourth would pass 200.
+  core.on_host_bytes("A\n" + sixty + "\n" + sixty + "\n" + sixty + "\n" + sixty + "\n");
+  for (const char* answer : {"a\n", "b\n", "c\n", "d\n"}) core.on_scheduler_bytes(answer);
+  std::vector<std::string> lines;
+  for (std::string_view out = core.host_output(); !out.empty();) {
+    lines.emplace_back(out.substr(0, out.find('\n')));
+    out.remove_prefix(out.find('\n') + 1);
+  }
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[4], encode_relay_error(RelayErrorKind::kQueueFull,
+                                         "relay queue full (requests waiting would hold more "
+                                         "than 200 bytes)"));
 }
 
 TEST_F(RelayCoreTest, SchedulerCloseFailsInFlightAndQueuedForwardsOnly) {
   core.on_host_bytes("A\nB\n{\"ktstats_sync\":\"s\"}\n");
   core.on_scheduler_closed();
-  const auto closed = encode_relay_error("scheduler closed the connection");
+  const auto closed = encode_relay_error(RelayErrorKind::kClosed, "scheduler closed the connection");
   const auto lines = host_lines();
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], closed);
@@ -116,25 +125,71 @@ TEST_F(RelayCoreTest, TimeoutDropsConnectionAndLateBytesAreDiscarded) {
   EXPECT_EQ(effects.connects, 2);
   core.on_scheduler_bytes("b\n");
   EXPECT_EQ(host_lines(), (std::vector<std::string>{
-                              encode_relay_error("no response from the scheduler within 1s"), "b"}));
+                              encode_relay_error(RelayErrorKind::kTimeout,
+                                                 "no response from the scheduler within 1s"), "b"}));
 }
 
 TEST_F(RelayCoreTest, StrayAndOversizeSchedulerLines) {
   core.on_host_bytes("Z\n");
   core.on_scheduler_bytes("z\nnobody asked\n");
   EXPECT_EQ(core.counters().stray_scheduler_lines, 1u);
-  EXPECT_EQ(effects.closes, 1) << "an out-of-step connection is dropped";
+  EXPECT_EQ(effects.closes, 0) << "the stray line is dropped, the connection kept";
   EXPECT_EQ(host_lines(), std::vector<std::string>{"z"});
   core.on_host_bytes("A\n");
-  EXPECT_EQ(effects.connects, 2);
+  EXPECT_EQ(effects.connects, 1);
+  EXPECT_EQ(effects.sent, (std::vector<std::string>{"Z", "A"}));
   core.on_scheduler_bytes(std::string(100, 'z'));
-  EXPECT_EQ(host_lines(), std::vector<std::string>{encode_relay_error("response line exceeds 64 bytes")});
-  EXPECT_EQ(effects.closes, 2) << "the rest of a long line may never end: the connection is dropped";
+  EXPECT_EQ(host_lines(), std::vector<std::string>{encode_relay_error(
+                              RelayErrorKind::kOversize, "response line exceeds 64 bytes")});
+  EXPECT_EQ(effects.closes, 1) << "the rest of a long line may never end: the connection is dropped";
   core.on_host_bytes("B\n");
-  EXPECT_EQ(effects.connects, 3);
-  core.on_scheduler_connected();
+  EXPECT_EQ(effects.connects, 2);
   core.on_scheduler_bytes("b\n");
   EXPECT_EQ(host_lines(), std::vector<std::string>{"b"});
+}
+
+TEST_F(RelayCoreTest, SyncConnectsEarlySoAGreetingOnAcceptIsNoAnswer) {
+  core.on_host_bytes("{\"ktstats_sync\":\"s\"}\n");
+  EXPECT_EQ(effects.connects, 1);
+  core.on_scheduler_bytes("{\"hello\":1}\n");
+  EXPECT_EQ(core.counters().stray_scheduler_lines, 1u);
+  core.on_host_bytes("A\n");
+  EXPECT_EQ(effects.connects, 1) << "the early connection is the session's";
+  core.on_scheduler_bytes("a\n");
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(decode_sync_reply(lines[0])->nonce, "s");
+  EXPECT_EQ(lines[1], "a");
+}
+
+TEST_F(RelayCoreTest, EarlyConnectNeverWaitsNorDelaysTheSyncEcho) {
+  effects.wait = true;
+  core.on_host_bytes("{\"ktstats_sync\":\"s\"}\n");
+  EXPECT_EQ(host_lines().size(), 1u) << "the echo is not held back by an absent scheduler";
+  EXPECT_TRUE(core.idle());
+  core.on_host_bytes("A\n");
+  EXPECT_EQ(effects.connects, 2) << "the request connects (and may wait) on its own";
+  EXPECT_FALSE(core.idle());
+}
+
+TEST_F(RelayCoreTest, BlankSchedulerLinesAreNeverAnswers) {
+  core.on_host_bytes("A\n");
+  core.on_scheduler_bytes("\n \r\n\t\n");
+  EXPECT_TRUE(host_lines().empty());
+  core.on_scheduler_bytes("a\n\n");
+  EXPECT_EQ(host_lines(), std::vector<std::string>{"a"});
+  EXPECT_EQ(core.counters().stray_scheduler_lines, 0u) << "a blank line is not even stray";
+  EXPECT_TRUE(core.idle());
+}
+
+TEST_F(RelayCoreTest, LineWithNothingInFlightIsNotTheNextAnswer) {
+  core.on_host_bytes("A\n");
+  core.on_scheduler_bytes("a\n");
+  core.on_scheduler_bytes("{\"unsolicited\":true}\n");
+  core.on_host_bytes("B\n");
+  core.on_scheduler_bytes("b\n");
+  EXPECT_EQ(host_lines(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(core.counters().stray_scheduler_lines, 1u);
 }
 
 TEST_F(RelayCoreTest, OversizeRequestAnsweredInPlace) {
@@ -142,7 +197,8 @@ TEST_F(RelayCoreTest, OversizeRequestAnsweredInPlace) {
   core.on_scheduler_bytes("a\n");
   core.on_scheduler_bytes("b\n");
   EXPECT_EQ(host_lines(), (std::vector<std::string>{
-                              "a", encode_relay_error("request line exceeds 64 bytes"), "b"}));
+                              "a", encode_relay_error(RelayErrorKind::kRequestTooLarge,
+                                                        "request line exceeds 64 bytes"), "b"}));
 }
 
 TEST_F(RelayCoreTest, HostBackpressureStopsIntake) {
@@ -185,7 +241,8 @@ TEST_F(RelayCoreTest, SchedulerThatNeverAppearsFailsOneRequestAtATime) {
   core.on_host_bytes("A\nB\n");
   core.on_scheduler_unavailable("no scheduler socket at /x (waited 1s)");
   EXPECT_EQ(host_lines(),
-            std::vector<std::string>{encode_relay_error("no scheduler socket at /x (waited 1s)")});
+            std::vector<std::string>{encode_relay_error(RelayErrorKind::kNoScheduler,
+                                               "no scheduler socket at /x (waited 1s)")});
   EXPECT_EQ(effects.connects, 2) << "B waits afresh";
   core.end_session();
   EXPECT_EQ(effects.closes, 1) << "the wait is cancelled with the session";

@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include "ktstats/json_line.hpp"
 #include "ktstats/relay_line.hpp"
 #include "relay_fixture.hpp"
 
@@ -187,10 +189,10 @@ TEST_F(RelayProcess, SecondAnswerToOneRequestIsDropped) {
   start_relay();
   auto host = next_session();
   EXPECT_EQ(field(payload(ask(host, R"({"req":"stats","args":{"fault":"twice"}})")), "session_reads"), 1);
-  // The duplicate arrives with the answer; the relay drops it and the
-  // out-of-step connection, so this answer is this request's.
+  // The duplicate arrives with the answer, when nothing is in flight: the
+  // relay drops it, so this answer is this request's.
   EXPECT_TRUE(payload(ask(host, kLayers)).as_object().contains("batch"));
-  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 2) << "the connection is kept";
 }
 
 TEST_F(RelayProcess, PipelinedRequestsPastTheQueueBoundGetErrorsInOrder) {
@@ -212,8 +214,10 @@ TEST_F(RelayProcess, PipelinedRequestsPastTheQueueBoundGetErrorsInOrder) {
       ++rejected;
     }
   }
-  EXPECT_EQ(answered, 64);
-  EXPECT_EQ(rejected, 36);
+  // One request in flight and 64 waiting behind it: the message's number
+  // counts only those waiting.
+  EXPECT_EQ(answered, 65);
+  EXPECT_EQ(rejected, 35);
 }
 
 TEST_F(RelayProcess, HostLeavingMidLineDropsThePartialLine) {
@@ -427,6 +431,161 @@ TEST_F(RelayFixture, InheritedDescriptorThatFailsEndsTheRelay) {
   EXPECT_NE(relay->stderr_text().find("descriptor " + std::to_string(master.get()) + " failed: EIO"),
             std::string::npos)
       << relay->stderr_text();
+}
+
+}  // namespace
+}  // namespace ktstats::test
+
+namespace ktstats::test {
+namespace {
+
+constexpr const char* kAnswerOne = R"({"errno":0,"args":{"resp":1}})";
+constexpr const char* kAnswerTwo = R"({"errno":0,"args":{"resp":2}})";
+
+// The "kind" member of a relay error line, or "" if it has none.
+std::string kind_of(const std::string& answer) {
+  auto parsed = parse_json_line(answer);
+  if (!parsed || !parsed->is_object()) return "";
+  const auto* kind = parsed->as_object().if_contains("kind");
+  return kind != nullptr && kind->is_string() ? std::string(kind->as_string()) : "";
+}
+
+// The test plays the scheduler itself, byte for byte.
+class ScriptedScheduler : public RelayFixture {
+ protected:
+  // Accepts the relay's connection to the scheduler.
+  LinePeer accept_relay() {
+    auto fd = scheduler_listener.accept();
+    EXPECT_TRUE(fd.valid()) << "the relay did not connect to the scheduler: "
+                            << (relay ? relay->stderr_text() : "");
+    return LinePeer(std::move(fd));
+  }
+
+  Listener scheduler_listener{scheduler_socket};
+};
+
+TEST_F(ScriptedScheduler, BlankLinesFromTheSchedulerAreNeverAnswers) {
+  start_relay();
+  auto host = next_session();
+  ASSERT_TRUE(host.send_line(kStats));
+  auto scheduler_side = accept_relay();
+  ASSERT_EQ(scheduler_side.read_line(), kStats);
+  ASSERT_TRUE(scheduler_side.write(std::string("\n \r\n\t\n") + kAnswerOne + "\n"));
+  EXPECT_EQ(host.read_line(), kAnswerOne);
+  // A blank line while nothing is in flight is no stray line either.
+  ASSERT_TRUE(scheduler_side.write("\n"));
+  ASSERT_TRUE(host.send_line(kLayers));
+  ASSERT_EQ(scheduler_side.read_line(), kLayers) << "the connection is kept";
+  ASSERT_TRUE(scheduler_side.send_line(kAnswerTwo));
+  EXPECT_EQ(host.read_line(), kAnswerTwo);
+}
+
+TEST_F(ScriptedScheduler, LineWithNothingInFlightIsDroppedNeverTakenForTheNextAnswer) {
+  start_relay({"--log-level", "debug"});
+  auto host = next_session();
+  ASSERT_TRUE(host.send_line(kStats));
+  auto scheduler_side = accept_relay();
+  ASSERT_EQ(scheduler_side.read_line(), kStats);
+  ASSERT_TRUE(scheduler_side.send_line(kAnswerOne));
+  EXPECT_EQ(host.read_line(), kAnswerOne);
+
+  ASSERT_TRUE(scheduler_side.send_line(R"({"unsolicited":true})"));
+  ASSERT_TRUE(relay->wait_for_stderr("with no request in flight")) << relay->stderr_text();
+  ASSERT_TRUE(host.send_line(kLayers));
+  ASSERT_EQ(scheduler_side.read_line(), kLayers) << "the connection is kept";
+  ASSERT_TRUE(scheduler_side.send_line(kAnswerTwo));
+  EXPECT_EQ(host.read_line(), kAnswerTwo);
+}
+
+TEST_F(RelayProcess, ErrorLinesNameTheirKind) {
+  start_relay({"--response-timeout", "300ms"});
+  auto host = next_session();
+  const auto absent = ask(host, kStats);
+  EXPECT_EQ(relay_error(absent), "no scheduler socket at " + scheduler_socket);
+  EXPECT_EQ(kind_of(absent), "no_scheduler") << absent;
+
+  const std::string big = R"({"req":"stats","args":{"x":")" + std::string(300 * 1024, 'a') + "\"}}";
+  EXPECT_EQ(kind_of(ask(host, big)), "request_too_large");
+
+  start_scheduler();
+  const auto late = ask(host, R"({"req":"stats","args":{"fault":"delay:900"}})");
+  EXPECT_EQ(relay_error(late), "no response from the scheduler within 300ms");
+  EXPECT_EQ(kind_of(late), "timeout") << late;
+  const auto oversize = ask(host, R"({"req":"stats","args":{"fault":"oversize:300000"}})");
+  EXPECT_EQ(relay_error(oversize), "response line exceeds 262144 bytes");
+  EXPECT_EQ(kind_of(oversize), "oversize") << oversize;
+  const auto cut = ask(host, R"({"req":"stats","args":{"fault":"close-mid-line"}})");
+  EXPECT_EQ(relay_error(cut), "scheduler closed the connection");
+  EXPECT_EQ(kind_of(cut), "closed") << cut;
+}
+
+TEST_F(RelayProcess, QueueFullLinesNameTheirKind) {
+  start_scheduler({"--fault", "delay:20"});
+  start_relay();
+  auto host = next_session();
+  std::string burst;
+  for (int i = 0; i < 70; ++i) burst += std::string(kStats) + "\n";
+  ASSERT_TRUE(host.write(burst));
+  std::string last;
+  for (int i = 0; i < 70; ++i) last = host.read_line().value_or("");
+  EXPECT_EQ(relay_error(last), "relay queue full (64 requests waiting)");
+  EXPECT_EQ(kind_of(last), "queue_full") << last;
+}
+
+// The relay has no log file to reopen: a hangup (its terminal or session
+// going away) must not stop it.
+TEST_F(RelayProcess, SighupIsIgnored) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);
+  relay->signal(SIGHUP);
+  // The signal is pending before the relay can read this request.
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 2);
+  EXPECT_EQ(::kill(relay->pid(), 0), 0);
+  relay->signal(SIGTERM);
+  EXPECT_EQ(relay->wait(5s), 0);
+}
+
+// Started with 0, 1 and 2 closed (a careless init script), the relay puts
+// /dev/null there first, so that no socket or port takes those numbers and
+// gets log lines written into it.
+TEST_F(RelayProcess, ClosedStandardDescriptorsAreReservedFirst) {
+  start_scheduler();
+  relay.emplace(Process::spawn({"/bin/sh", "-c", "exec \"$@\" <&- >&- 2>&-", "sh",
+                                program("KTSTATS_RELAY", KTSTATS_RELAY), "--port", port_socket,
+                                "--socket", scheduler_socket, "--log-level", "trace"}));
+  auto host = next_session();
+  EXPECT_EQ(field(payload(ask(host, kStats)), "nr_cpus"), 4);
+  EXPECT_EQ(field(payload(ask(host, kLayers)).at("batch"), "nr_tasks"), 3);
+  for (int fd = 0; fd <= 2; ++fd) {
+    const auto link = "/proc/" + std::to_string(relay->pid()) + "/fd/" + std::to_string(fd);
+    char target[256] = {};
+    ASSERT_GT(::readlink(link.c_str(), target, sizeof target - 1), 0) << link;
+    EXPECT_STREQ(target, "/dev/null") << "descriptor " << fd;
+  }
+}
+
+}  // namespace
+}  // namespace ktstats::test
+
+namespace ktstats::test {
+namespace {
+
+// The relay connects to the scheduler when the host syncs, before its
+// first request: a greeting the scheduler sends on accept then comes while
+// nothing is in flight and is dropped, not taken for the answer.
+TEST_F(ScriptedScheduler, GreetingOnAcceptIsNotTakenForTheFirstAnswer) {
+  start_relay({"--log-level", "debug"});
+  auto host = next_session();
+  EXPECT_NE(ask(host, encode_sync_request("n1")).find("\"n1\""), std::string::npos);
+  auto scheduler_side = accept_relay();
+  ASSERT_TRUE(scheduler_side.send_line(R"({"unsolicited":true})"));
+  ASSERT_TRUE(relay->wait_for_stderr("with no request in flight")) << relay->stderr_text();
+  ASSERT_TRUE(host.send_line(kStats));
+  ASSERT_EQ(scheduler_side.read_line(), kStats);
+  ASSERT_TRUE(scheduler_side.send_line(kAnswerOne));
+  EXPECT_EQ(host.read_line(), kAnswerOne);
 }
 
 }  // namespace

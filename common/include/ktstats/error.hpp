@@ -11,20 +11,33 @@ namespace ktstats {
 
 // The failure modes of a stats request, one type each, so that callers
 // branch on the type and the program edge maps each to an exit code.
+//
+// A fault that the relay met in the guest and reported in its error line
+// is the same type as that fault met on a direct connection, with
+// `relay_reason` holding the relay's words (empty when the fault was met
+// here); see decode_response().
 
 struct RequestTooLarge {
-  std::size_t size;  // bytes on the wire, newline included
+  std::size_t size;  // bytes on the wire, newline included; 0 if the relay saw it
   std::size_t max;
+  std::string relay_reason = {};
 };
 
 struct ResponseTooLarge {
-  std::size_t size;  // bytes of the line seen when the cap was crossed
+  std::size_t size;  // bytes of the line seen when the cap was crossed; 0 if the relay saw it
   std::size_t max;
+  std::string relay_reason = {};
 };
 
-// The relay answered with its error line: it could not get an answer from
-// a scheduler.
+// The relay answered that it could not reach a scheduler (or with an error
+// line of no kind it knows).
 struct NoScheduler {
+  std::string reason;
+};
+
+// The relay's queue for this session was full: too many requests sent
+// without waiting for their answers.
+struct RelayQueueFull {
   std::string reason;
 };
 
@@ -42,14 +55,16 @@ struct MissingResp {
 struct Cancelled {};
 
 struct Timeout {
-  std::chrono::milliseconds after;
+  std::chrono::milliseconds after;  // 0 if the relay's timeout ran out
   std::string waiting_for;  // what did not come: "the relay's sync echo"; may be empty
+  std::string relay_reason = {};
 };
 
 // Connecting, reading or writing failed, or the peer closed.
 struct Transport {
   std::string what;
   int error = 0;  // errno, 0 when there is none (peer closed)
+  std::string relay_reason = {};  // the scheduler closed on the relay
 };
 
 // A line that is not valid JSON or not of the expected shape.
@@ -57,8 +72,8 @@ struct Protocol {
   std::string what;
 };
 
-using Error = std::variant<RequestTooLarge, ResponseTooLarge, NoScheduler, SchedulerError,
-                           MissingResp, Cancelled, Timeout, Transport, Protocol>;
+using Error = std::variant<RequestTooLarge, ResponseTooLarge, NoScheduler, RelayQueueFull,
+                           SchedulerError, MissingResp, Cancelled, Timeout, Transport, Protocol>;
 
 // One line for people. Text that came from the peer is escaped, so the
 // result is safe to print to a terminal.

@@ -11,6 +11,7 @@ struct StatusOf {
   int operator()(const RequestTooLarge&) const { return EX_USAGE; }
   int operator()(const ResponseTooLarge&) const { return EX_PROTOCOL; }
   int operator()(const NoScheduler&) const { return EX_UNAVAILABLE; }
+  int operator()(const RelayQueueFull&) const { return EX_TEMPFAIL; }
   int operator()(const SchedulerError&) const { return EX_DATAERR; }
   int operator()(const MissingResp&) const { return EX_PROTOCOL; }
   int operator()(const Cancelled&) const { return 130; }
@@ -45,11 +46,18 @@ struct HintOf {
   const Endpoint& endpoint;
 
   std::string operator()(const RequestTooLarge&) const { return "shorten the request arguments"; }
-  std::string operator()(const ResponseTooLarge&) const {
+  std::string operator()(const ResponseTooLarge& e) const {
+    if (!e.relay_reason.empty()) {
+      return "the scheduler in the guest answered with a line over the cap; is it an scx_stats "
+             "server?";
+    }
     return "the peer sent a line over the cap; is --connect pointing at a stats port?";
   }
   std::string operator()(const NoScheduler&) const {
     return "start the scheduler in the guest; the relay answers as soon as its socket is there";
+  }
+  std::string operator()(const RelayQueueFull&) const {
+    return "another program on this port sends requests without waiting for the answers";
   }
   std::string operator()(const SchedulerError&) const {
     return "check --target and --arg against 'ktstats meta'";
@@ -59,13 +67,22 @@ struct HintOf {
   }
   std::string operator()(const Cancelled&) const { return "interrupted"; }
   std::string operator()(const Timeout& e) const {
+    if (!e.relay_reason.empty()) {
+      return "the scheduler in the guest is slow or stuck; the relay waits --response-timeout "
+             "for each answer";
+    }
     if (e.waiting_for == "the relay's sync echo") {
       return "is ktstats-relay running in the guest, and no other client holding the port? "
              "for a socat bridge or ktstr's relay, use --no-sync";
     }
     return "the guest or scheduler is slow or stuck; raise --timeout to wait longer";
   }
-  std::string operator()(const Transport& e) const { return transport_hint(e, endpoint); }
+  std::string operator()(const Transport& e) const {
+    if (!e.relay_reason.empty()) {
+      return "the scheduler in the guest closed its connection before answering: did it exit?";
+    }
+    return transport_hint(e, endpoint);
+  }
   std::string operator()(const Protocol&) const {
     return endpoint.through_relay() ? "the peer is not a ktstats relay or scx_stats server"
                                     : "the socket is not an scx_stats server";

@@ -9,7 +9,9 @@ namespace ktstats::cli {
 
 // Exit statuses (sysexits.h): 0 success, 64 usage, 65 the scheduler
 // rejected the request, 69 no scheduler (or no relay) available, 74 I/O or
-// connection error, 75 timeout, 76 protocol error, 130 interrupted.
+// connection error, 75 timeout (or the relay's queue full), 76 protocol
+// error, 130 interrupted. A fault the relay reports gets the status of the
+// same fault on a direct connection.
 int exit_status(const Error& error);
 
 // The one line printed for an error: what happened, then what to do.

@@ -31,6 +31,10 @@ bool is_busy(const Error& error) {
   return transport != nullptr && transport->error == EAGAIN;
 }
 
+bool is_blank(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
 int poll_timeout_ms(const Deadline& deadline) {
   const auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline.at - Clock::now()).count();
@@ -201,8 +205,9 @@ Result<std::string> StatsClient::exchange(std::string_view line, const Deadline&
     auto answer = read_line(deadline, "the answer");
     // Its answer may still come: the next exchange syncs again to drop it.
     if (!answer) synced_ = false;
-    // An echo of a sync line sent again is no answer.
-    if (answer && !sync_nonce_.empty() && decode_sync_reply(*answer)) {
+    // A blank line is no answer (scx_stats answers are JSON objects), nor
+    // is an echo of a sync line sent again.
+    if (answer && (is_blank(*answer) || (!sync_nonce_.empty() && decode_sync_reply(*answer)))) {
       ++discarded_lines_;
       continue;
     }

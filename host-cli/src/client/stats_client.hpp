@@ -31,7 +31,11 @@ struct Deadline {
 // flight at a time, and never an answer that belongs to another request.
 // Through a relay, the first exchange syncs: bytes before the relay's echo
 // of a fresh nonce are stale and dropped. Without sync, whatever is waiting
-// before a request is sent is dropped instead.
+// before a request is sent is dropped instead. After the request, blank
+// lines are skipped and the next line is its answer: scx_stats has no
+// request ids, so a line a scheduler sends unasked after that point cannot
+// be told from its answer (and is reported as a protocol error when it is
+// not a response).
 class StatsClient {
  public:
   // Opens the endpoint. A VMM's socket that is busy with another client
