@@ -5,65 +5,128 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "ktstats/duration.hpp"
 #include "cli/request_arg.hpp"
+#include "ktstats/duration.hpp"
+#include "ktstats/request.hpp"
+#include "ktstats/terminal_text.hpp"
 
 namespace ktstats::cli {
 namespace {
 
-const CLI::Validator kDuration(
-    [](std::string& text) -> std::string {
-      auto duration = parse_duration(text);
-      if (!duration || duration->count() == 0) {
-        return "'" + text + "' is not a positive duration (5s, 500ms, 1m)";
-      }
-      return {};
-    },
-    "DURATION");
+constexpr const char* kConnectVariable = "KTSTATS_CONNECT";
 
-const CLI::Validator kEndpoint(
-    [](std::string& text) -> std::string {
-      std::string why;
-      return parse_endpoint(text, &why) ? std::string() : why;
-    },
-    "URI");
+// The request options of stats or watch, as text.
+struct RequestText {
+  std::vector<std::string> args;
+  std::optional<std::string> target;
+};
 
-const CLI::Validator kKeyValue(
-    [](std::string& text) -> std::string {
-      std::string why;
-      return parse_request_arg(text, &why) ? std::string() : why;
-    },
-    "KEY=VALUE");
+// What the command line gave, as text. CLI11 only collects it; each piece
+// is parsed once, below, into the typed Invocation.
+struct InvocationText {
+  std::optional<std::string> connect;  // absent: the environment's, or the default
+  std::string format;
+  std::string timeout = "5s";
+  std::string interval = "1s";
+  RequestText stats;
+  RequestText watch;
+  std::string raw_line;
+};
+
+// One line on stderr naming the option (or variable) at fault, and 64.
+[[noreturn]] void usage_error(std::string_view source, const std::string& why,
+                              std::string_view hint = "see ktstats --help") {
+  std::fprintf(stderr, "ktstats: %.*s: %s (%.*s)\n", static_cast<int>(source.size()),
+               source.data(), why.c_str(), static_cast<int>(hint.size()), hint.data());
+  std::exit(EX_USAGE);
+}
+
+Endpoint endpoint_from(const std::optional<std::string>& option) {
+  if (option) {
+    std::string why;
+    auto endpoint = parse_endpoint(*option, &why);
+    if (!endpoint) usage_error("--connect", why);
+    return std::move(*endpoint);
+  }
+  const char* variable = std::getenv(kConnectVariable);
+  const std::string_view text = variable != nullptr ? variable : kDefaultConnect;
+  std::string why;
+  auto endpoint = parse_endpoint(text, &why);
+  if (!endpoint) {
+    usage_error(kConnectVariable, why, "fix or unset KTSTATS_CONNECT, or pass --connect");
+  }
+  return std::move(*endpoint);
+}
+
+std::chrono::milliseconds positive_duration(std::string_view option, const std::string& text) {
+  std::string why;
+  auto duration = parse_duration(text, &why);
+  if (!duration) usage_error(option, why);
+  if (duration->count() == 0) {
+    usage_error(option, "'" + escape_for_terminal(text, 200) + "' is not a positive duration");
+  }
+  return *duration;
+}
+
+Format format_from(const std::string& text) {
+  if (text.empty()) return ::isatty(STDOUT_FILENO) ? Format::kPretty : Format::kJson;
+  static constexpr std::pair<std::string_view, Format> kFormats[] = {
+      {"json", Format::kJson},
+      {"pretty", Format::kPretty},
+      {"table", Format::kTable},
+      {"openmetrics", Format::kOpenMetrics}};
+  for (const auto& [name, format] : kFormats) {
+    if (text == name) return format;
+  }
+  usage_error("--format", "'" + escape_for_terminal(text, 200) +
+                              "' is not one of json, pretty, table, openmetrics");
+}
+
+// --arg values, then --target over any target=; the request they make must
+// fit the line cap, checked here rather than after connecting.
+std::map<std::string, std::string> request_args_from(const RequestText& text) {
+  std::map<std::string, std::string> args;
+  for (const auto& arg : text.args) {
+    std::string why;
+    auto pair = parse_request_arg(arg, &why);
+    if (!pair) usage_error("--arg", why);
+    args.insert_or_assign(std::move(pair->first), std::move(pair->second));
+  }
+  if (text.target) {
+    std::string why;
+    auto pair = parse_request_arg("target=" + *text.target, &why);
+    if (!pair) usage_error("--target", why);
+    if (pair->second.empty()) usage_error("--target", "needs a name, e.g. --target top");
+    args.insert_or_assign(std::move(pair->first), std::move(pair->second));
+  }
+  if (auto line = encode_request({"stats", args}); !line) usage_error("--arg", describe(line.error()));
+  return args;
+}
+
+std::string raw_line_from(const std::string& text) {
+  std::string why;
+  auto line = parse_raw_line(text, &why);
+  if (!line) usage_error("raw LINE", why);
+  return std::move(*line);
+}
 
 // Options of every subcommand that asks for stats.
-struct StatsOptions {
-  std::vector<std::string> args;
-  std::string target;
-
-  void add_to(CLI::App& command) {
-    command.add_option("--arg", args, "Request argument, repeatable (target=top)")
-        ->check(kKeyValue)
-        ->type_name("KEY=VALUE");
-    command.add_option("--target", target, "Shorthand for --arg target=NAME");
-  }
-
-  std::map<std::string, std::string> to_args() const {
-    std::map<std::string, std::string> map;
-    for (const auto& arg : args) {
-      if (auto pair = parse_request_arg(arg)) map[pair->first] = pair->second;
-    }
-    if (!target.empty()) map["target"] = target;
-    return map;
-  }
-};
+void add_request_options(CLI::App& command, RequestText& text) {
+  command.add_option("--arg", text.args, "Request argument, repeatable (target=top)")
+      ->type_name("KEY=VALUE");
+  command.add_option("--target", text.target, "Shorthand for --arg target=NAME")
+      ->type_name("NAME");
+}
 
 }  // namespace
 
 Invocation parse_invocation(int argc, char** argv) {
   Invocation invocation;
+  InvocationText text;
   CLI::App app{"Reads a sched_ext scheduler's scx_stats statistics, in a VM or on this host.",
                "ktstats"};
   app.set_version_flag("--version", std::string("ktstats ") + KTSTATS_VERSION);
@@ -71,41 +134,39 @@ Invocation parse_invocation(int argc, char** argv) {
   app.fallthrough();
   app.get_formatter()->column_width(30);
 
-  const char* env_connect = std::getenv("KTSTATS_CONNECT");
-  std::string connect = env_connect != nullptr ? env_connect : std::string(kDefaultConnect);
-  std::string format, timeout = "5s", interval = "1s";
   bool no_sync = false;
-  app.add_option("-c,--connect", connect,
-                 "unix:PATH, pty:PATH, tty:PATH, pipe:PATH or scx:PATH (env KTSTATS_CONNECT)")
-      ->check(kEndpoint)
-      ->capture_default_str();
-  app.add_option("-f,--format", format,
+  app.add_option("-c,--connect", text.connect,
+                 "unix:PATH, pty:PATH, tty:PATH, pipe:PATH or scx:PATH (default: env "
+                 "KTSTATS_CONNECT, else scx:/var/run/scx/root/stats)")
+      ->type_name("URI");
+  app.add_option("-f,--format", text.format,
                  "json, pretty, table or openmetrics (default: pretty on a terminal, else json)")
-      ->check(CLI::IsMember({"json", "pretty", "table", "openmetrics"}));
-  app.add_option("-t,--timeout", timeout, "Bound on connect, sync and request")
-      ->check(kDuration)
+      ->type_name("FORMAT");
+  app.add_option("-t,--timeout", text.timeout, "Bound on connect, sync and request (at most 24h)")
+      ->type_name("DURATION")
       ->capture_default_str();
   app.add_flag("-v,--verbose", invocation.verbosity, "More diagnostics; -vv traces the wire");
   app.add_flag("-q,--quiet", invocation.quiet, "Only errors on stderr");
   app.add_flag("--no-sync", no_sync,
                "Do not sync with the relay first (for a socat bridge or ktstr's relay)");
 
-  StatsOptions stats_options, watch_options;
   auto* stats = app.add_subcommand("stats", "Print the scheduler's statistics");
-  stats_options.add_to(*stats);
+  add_request_options(*stats, text.stats);
   auto* meta = app.add_subcommand("meta", "Print the statistics schema (stats_meta)");
   meta->add_flag("--describe", invocation.describe,
                  "For people: each struct and field with its type and description");
   auto* raw = app.add_subcommand("raw", "Send one request line as given, print the answer line");
-  raw->add_option("line", invocation.raw_line, "The request, e.g. '{\"req\":\"stats\"}'")->required();
+  raw->add_option("line", text.raw_line, "The request, e.g. '{\"req\":\"stats\"}'")
+      ->type_name("LINE")
+      ->required();
   auto* watch = app.add_subcommand("watch", "Print stats every interval on one connection");
-  watch_options.add_to(*watch);
-  watch->add_option("-i,--interval", interval, "Time between samples")
-      ->check(kDuration)
+  add_request_options(*watch, text.watch);
+  watch->add_option("-i,--interval", text.interval, "Time between samples (at most 24h)")
+      ->type_name("DURATION")
       ->capture_default_str();
   watch->add_option("-n,--count", invocation.count, "Stop after this many samples")
       ->check(CLI::PositiveNumber);
-  app.add_subcommand("ping", "Check the relay: its version and the round-trip time");
+  auto* ping = app.add_subcommand("ping", "Check the relay: its version and the round-trip time");
 
   try {
     app.parse(argc, argv);
@@ -116,32 +177,26 @@ Invocation parse_invocation(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     std::exit(app.exit(e));
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "ktstats: %s (see ktstats --help)\n", e.what());
+    std::fprintf(stderr, "ktstats: %s (see ktstats --help)\n",
+                 escape_for_terminal(e.what(), 400).c_str());
     std::exit(EX_USAGE);
   }
 
-  const std::string name = app.get_subcommands().front()->get_name();
-  if (name == "stats") invocation.command = Command::kStats;
-  if (name == "meta") invocation.command = Command::kMeta;
-  if (name == "raw") invocation.command = Command::kRaw;
-  if (name == "watch") invocation.command = Command::kWatch;
-  if (name == "ping") invocation.command = Command::kPing;
-  invocation.args = name == "watch" ? watch_options.to_args() : stats_options.to_args();
-  invocation.endpoint = *parse_endpoint(connect);
-  invocation.timeout = *parse_duration(timeout);
-  invocation.interval = *parse_duration(interval);
+  const CLI::App* command = app.get_subcommands().front();
+  if (command == stats) invocation.command = Command::kStats;
+  if (command == meta) invocation.command = Command::kMeta;
+  if (command == raw) invocation.command = Command::kRaw;
+  if (command == watch) invocation.command = Command::kWatch;
+  if (command == ping) invocation.command = Command::kPing;
+
+  invocation.endpoint = endpoint_from(text.connect);
+  invocation.format = format_from(text.format);
+  invocation.timeout = positive_duration("--timeout", text.timeout);
+  invocation.interval = positive_duration("--interval", text.interval);
   invocation.sync = !no_sync;
-  if (format.empty()) {
-    invocation.format = ::isatty(STDOUT_FILENO) ? Format::kPretty : Format::kJson;
-  } else if (format == "pretty") {
-    invocation.format = Format::kPretty;
-  } else if (format == "table") {
-    invocation.format = Format::kTable;
-  } else if (format == "openmetrics") {
-    invocation.format = Format::kOpenMetrics;
-  } else {
-    invocation.format = Format::kJson;
-  }
+  if (command == stats) invocation.args = request_args_from(text.stats);
+  if (command == watch) invocation.args = request_args_from(text.watch);
+  if (command == raw) invocation.raw_line = raw_line_from(text.raw_line);
   return invocation;
 }
 
