@@ -1,5 +1,7 @@
 #include "client/endpoint.hpp"
 
+#include <sys/stat.h>
+
 #include "ktstats/terminal_text.hpp"
 #include "ktstats/tty.hpp"
 #include "ktstats/unix_socket.hpp"
@@ -10,6 +12,35 @@ namespace {
 
 // What the user typed, quoted back without its control characters.
 std::string shown(std::string_view uri) { return escape_for_terminal(uri, 200); }
+
+const char* file_type_name(mode_t mode) {
+  if (S_ISREG(mode)) return "a regular file";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  return "not a FIFO or device";
+}
+
+// Refuses, before it is opened, a path whose type the scheme does not
+// expect: writing the sync line into a regular file would overwrite it. A
+// path that cannot be examined is left for open() to report.
+Status expect_file_type(const std::string& path, bool (*is_expected)(mode_t), const char* expected,
+                        const Endpoint& endpoint) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0 || is_expected(status.st_mode)) return Ok{};
+  return Transport{escape_for_terminal(path, 200) + " is " + file_type_name(status.st_mode) +
+                   ", not " + expected + "; nothing was written to it. " +
+                   std::string(endpoint.uri.substr(0, endpoint.uri.size() - endpoint.path.size())) +
+                   "PATH needs " +
+                   (endpoint.kind == Endpoint::Kind::kPipe
+                        ? "the FIFOs PATH.in and PATH.out, as QEMU's -chardev pipe uses them"
+                        : "a pty or serial device")};
+}
+
+bool is_fifo(mode_t mode) { return S_ISFIFO(mode); }
+bool is_character_device(mode_t mode) { return S_ISCHR(mode); }
 
 }  // namespace
 
@@ -46,8 +77,19 @@ Result<std::unique_ptr<Channel>> open_endpoint(const Endpoint& endpoint) {
     case Endpoint::Kind::kScx:
       return open_unix_channel(endpoint.path, AfterEof::kFinished);
     case Endpoint::Kind::kTty:
+      if (auto checked = expect_file_type(endpoint.path, is_character_device,
+                                          "a character device", endpoint);
+          !checked) {
+        return std::move(checked).error();
+      }
       return open_tty_channel(endpoint.path);
     case Endpoint::Kind::kPipe:
+      for (const char* end : {".in", ".out"}) {
+        if (auto checked = expect_file_type(endpoint.path + end, is_fifo, "a FIFO", endpoint);
+            !checked) {
+          return std::move(checked).error();
+        }
+      }
       return open_pipe_channel(endpoint.path);
   }
   return Transport{"unknown endpoint"};

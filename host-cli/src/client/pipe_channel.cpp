@@ -1,8 +1,11 @@
 #include "client/pipe_channel.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
+
+#include "ktstats/terminal_text.hpp"
 
 namespace ktstats::cli {
 namespace {
@@ -23,8 +26,20 @@ class PipeChannel final : public Channel {
 };
 
 Result<UniqueFd> open_fifo(const std::string& path) {
+  const std::string shown = escape_for_terminal(path, 200);
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
-  if (!fd) return Transport{"open " + path, errno};
+  if (!fd) {
+    const int error = errno;
+    return Transport{"open " + shown, error};
+  }
+  // Checked on the open descriptor too: the path may have been replaced
+  // since it was examined, and a regular file would be overwritten.
+  struct stat status {};
+  if (::fstat(fd.get(), &status) != 0) {
+    const int error = errno;
+    return Transport{"fstat " + shown, error};
+  }
+  if (!S_ISFIFO(status.st_mode)) return Transport{shown + " is not a FIFO; nothing was written to it"};
   return fd;
 }
 
