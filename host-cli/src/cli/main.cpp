@@ -11,6 +11,7 @@
 #include "cli/exit_status.hpp"
 #include "client/interrupt.hpp"
 #include "cli/invocation.hpp"
+#include "ktstats/standard_fds.hpp"
 
 namespace {
 
@@ -33,6 +34,19 @@ void setup_logging(const ktstats::cli::Invocation& invocation) {
 
 int main(int argc, char** argv) {
   using namespace ktstats::cli;
+  // Before anything opens a descriptor: a socket given number 1 would
+  // receive the output meant for stdout.
+  const auto closed = ktstats::reserve_standard_fds();
+  if (!closed) {
+    std::fprintf(stderr, "ktstats: %s\n", ktstats::describe(closed.error()).c_str());
+    return EX_OSERR;
+  }
+  if (closed->output) {
+    std::fprintf(stderr,
+                 "ktstats: standard output is closed, so the answer could go nowhere; nothing was "
+                 "sent (give ktstats an open stdout: a terminal, a file, a pipe or /dev/null)\n");
+    return EX_IOERR;
+  }
   const Invocation invocation = parse_invocation(argc, argv);
   setup_logging(invocation);
   auto interrupt = Interrupt::install();
