@@ -30,7 +30,10 @@ std::string out_of_range(const std::string& quoted) {
 }  // namespace
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string* why) {
-  const auto quoted = [&] { return "'" + escape_for_terminal(text, 200) + "'"; };
+  // Appended, not "'" + text: GCC 12 at -O3 reports a false -Wrestrict there.
+  const auto quoted = [&] {
+    return std::string("'").append(escape_for_terminal(text, 200)).append("'");
+  };
   double number = 0;
   const auto* end = text.data() + text.size();
   const auto [rest, ec] = std::from_chars(text.data(), end, number);
