@@ -365,24 +365,40 @@ TEST_F(Cli, PipeBackend) {
 namespace ktstats::test {
 namespace {
 
-TEST_F(Cli, TableRowsWithPathsAndDescriptions) {
+TEST_F(Cli, TableWithASubTablePerDictOfStructs) {
   start_scheduler();
   auto r = run({"stats", "--format", "table", "-c", direct()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
-            "PATH                          VALUE  DESCRIPTION\n"
-            "nr_cpus                       4      Number of CPUs\n"
-            "total_requests                2      Requests served on all connections\n"
-            "requests_delta                2      Requests since the previous read on this connection\n"
-            "session_reads                 1      Reads on this connection\n"
-            "busy                          42.5   CPU busy percentage\n"
-            "mode                          fake   Scheduling mode\n"
-            "layers[batch].util            12.5   Layer utilisation\n"
-            "layers[batch].nr_tasks        3      Tasks in the layer\n"
-            "layers[batch].note            bulk   Free text\n"
-            "layers[interactive].util      80.25  Layer utilisation\n"
-            "layers[interactive].nr_tasks  7      Tasks in the layer\n"
-            "layers[interactive].note      ui     Free text\n");
+            "FIELD           VALUE  DESCRIPTION\n"
+            "nr_cpus         4      Number of CPUs\n"
+            "total_requests  2      Requests served on all connections\n"
+            "requests_delta  2      Requests since the previous read on this connection\n"
+            "session_reads   1      Reads on this connection\n"
+            "busy            42.5   CPU busy percentage\n"
+            "mode            fake   Scheduling mode\n"
+            "\n"
+            "layers: Per-layer statistics\n"
+            "KEY           util  nr_tasks  note\n"
+            "batch         12.5         3  bulk\n"
+            "interactive  80.25         7  ui\n"
+            "  util      Layer utilisation\n"
+            "  nr_tasks  Tasks in the layer\n"
+            "  note      Free text\n");
+}
+
+TEST_F(Cli, TableOfATargetThatIsADictIsOneSubTable) {
+  start_scheduler();
+  auto r = run({"stats", "--format", "table", "--target", "layers", "-c", direct()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "LayerStats: One layer\n"
+            "KEY           util  nr_tasks  note\n"
+            "batch         12.5         3  bulk\n"
+            "interactive  80.25         7  ui\n"
+            "  util      Layer utilisation\n"
+            "  nr_tasks  Tasks in the layer\n"
+            "  note      Free text\n");
 }
 
 TEST_F(Cli, OpenMetricsGolden) {
@@ -457,7 +473,7 @@ TEST_F(Cli, WatchAsTableStampsEachSample) {
   auto r = run({"watch", "--format", "table", "--count", "2", "--interval", "10ms", "-c", direct()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.rfind("# 20", 0), 0u) << r.out;
-  EXPECT_NE(r.out.find("\nsession_reads                 2 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nsession_reads   2 "), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "cli/stats_output.hpp"
 
+#include <unistd.h>
+
+#include "cli/terminal.hpp"
 #include "render/json_text.hpp"
 #include "render/render.hpp"
 
@@ -24,7 +27,11 @@ std::string render_stats(const boost::json::value& payload, const StatsMeta* met
   const bool default_target =
       !invocation.args.contains("target") || invocation.args.at("target") == "top";
   const StructMeta* root = struct_of(payload, *meta, default_target);
-  if (invocation.format == Format::kTable) return render_table(payload, *meta, root);
+  if (invocation.format == Format::kTable) {
+    // Split wide sections to fit a terminal; a pipe or file gets them whole.
+    const auto window = window_size(STDOUT_FILENO);
+    return render_table(payload, *meta, root, window ? window->columns : 0);
+  }
   return render_openmetrics(payload, *meta, root);
 }
 

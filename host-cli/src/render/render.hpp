@@ -1,10 +1,14 @@
 #pragma once
 
+#include <cstddef>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
 #include "render/stats_meta.hpp"
+#include "render/table_model.hpp"
 
 namespace ktstats::cli {
 
@@ -14,10 +18,29 @@ namespace ktstats::cli {
 const StructMeta* struct_of(const boost::json::value& payload, const StatsMeta& meta,
                             bool default_target);
 
-// One row per value: "path  value  description", dict keys and array
-// indices in the path (layers[batch].util). Text from the guest is escaped.
+// A piece of a table line; a marked one is a value that changed.
+struct TableSpan {
+  std::string text;
+  bool marked = false;
+};
+using TableLine = std::vector<TableSpan>;
+
+// The model as lines: the plain fields (name, value, description), then
+// each dict or array under its title, a row per key and a column per field,
+// numbers right-aligned, a legend of the fields' descriptions below. A
+// section wider than `width` columns (0: no limit) is split into groups of
+// columns, the key column repeated in each. Cells whose path is in `marked`
+// are marked.
+std::vector<TableLine> layout_table(const TableModel& model, std::size_t width,
+                                    const std::set<std::string>& marked = {});
+
+// The table as text (no marks), lines joined with newlines.
 std::string render_table(const boost::json::value& payload, const StatsMeta& meta,
-                         const StructMeta* root);
+                         const StructMeta* root, std::size_t width);
+
+// Columns a text takes on a terminal: one per character (escaped text has
+// no controls).
+std::size_t display_width(std::string_view text);
 
 // OpenMetrics text, mapped as upstream's scxstats_to_openmetrics.py does:
 // a gauge per numeric datum named _om_prefix + field, dicts of structs add
