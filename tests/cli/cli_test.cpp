@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include <boost/json/parse.hpp>
@@ -228,6 +229,36 @@ TEST_F(Cli, WatchStopsOnCtrlCWithStatusZero) {
   EXPECT_EQ(cli.wait(2s), 0);
 }
 
+// -n counts samples: failed attempts are reported and do not count.
+TEST_F(Cli, WatchKeepsGoingWhenTheSchedulerRestarts) {
+  start_scheduler();
+  auto cli = spawn({"watch", "--interval", "50ms", "--count", "3", "-c", direct()});
+  ASSERT_TRUE(cli.read_line().has_value());
+  stop_scheduler();
+  ASSERT_TRUE(cli.wait_for_stderr("connect to " + scheduler_socket)) << cli.stderr_text();
+  start_scheduler();
+  ASSERT_TRUE(cli.read_line().has_value()) << cli.stderr_text();
+  ASSERT_TRUE(cli.read_line().has_value()) << cli.stderr_text();
+  EXPECT_EQ(cli.wait(5s), 0);
+  EXPECT_EQ(cli.read_all(), "");
+}
+
+TEST_F(Cli, WatchKeepsGoingThroughTimeoutsUntilCtrlC) {
+  start_scheduler({"--fault", "delay:400"});
+  auto cli = spawn({"watch", "--interval", "10ms", "--timeout", "100ms", "-c", direct()});
+  ASSERT_TRUE(cli.wait_for_stderr("no answer within 100 ms")) << cli.stderr_text();
+  cli.signal(SIGINT);
+  EXPECT_EQ(cli.wait(5s), 0) << cli.stderr_text();
+  EXPECT_EQ(cli.read_all(), "");
+}
+
+TEST_F(Cli, WatchEndsOnAnErrorThatWouldRecur) {
+  start_scheduler();
+  auto r = run({"watch", "--target", "nope", "--interval", "10ms", "-c", direct()});
+  EXPECT_EQ(r.status, 65) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
 TEST_F(Cli, PingNeedsARelay) {
   auto r = run({"ping", "-c", direct()});
   EXPECT_EQ(r.status, 64);
@@ -302,6 +333,16 @@ TEST_F(CliRelay, BusyPortFailsWithinTheTimeoutSayingWhy) {
   EXPECT_NE(r.err.find("no other client holding the port"), std::string::npos) << r.err;
   holder.signal(SIGINT);
   EXPECT_EQ(holder.wait(2s), 0);
+}
+
+TEST_F(CliRelay, WatchCountsSamplesNotAttemptsWithNoScheduler) {
+  auto cli = spawn({"watch", "--interval", "50ms", "--count", "2", "-c", vm()});
+  ASSERT_TRUE(cli.wait_for_stderr("no scheduler socket at")) << cli.stderr_text();
+  start_scheduler();
+  const std::string out = cli.read_all(20s);
+  EXPECT_EQ(cli.wait(5s), 0) << cli.stderr_text();
+  ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  EXPECT_EQ(json_of(out.substr(0, out.find('\n'))).at("stats").at("nr_cpus").as_int64(), 4);
 }
 
 // A peer that plays the relay on a pty master or QEMU-style pipes: answers
