@@ -48,12 +48,12 @@ std::string duration_text(std::chrono::milliseconds duration) {
 }
 
 // Errors that waiting can mend: no scheduler yet (or one restarting), no
-// answer in time, a connection refused, lost or not yet there. The others
-// (the request rejected, a peer that does not speak scx_stats, an answer
-// over the cap) would recur on every sample.
+// answer in time, a connection refused, lost or not yet there, a relay
+// whose queue was full. The others (the request rejected, a peer that does
+// not speak scx_stats, an answer over the cap) would recur on every sample.
 bool worth_retrying(const Error& error) {
   return std::holds_alternative<NoScheduler>(error) || std::holds_alternative<Timeout>(error) ||
-         std::holds_alternative<Transport>(error);
+         std::holds_alternative<Transport>(error) || std::holds_alternative<RelayQueueFull>(error);
 }
 
 // The session samples are taken on: opened when needed, and opened again
