@@ -9,6 +9,7 @@
 #include "ktstats/request.hpp"
 #include "ktstats/response.hpp"
 #include "ktstats/terminal_text.hpp"
+#include "ktstats/utf8.hpp"
 
 namespace {
 
@@ -18,8 +19,14 @@ void require(bool condition) {
   if (!condition) std::abort();
 }
 
+// Valid UTF-8 holding nothing a terminal would hide: every such character
+// has become an escape.
 void check_terminal_safe(std::string_view text) {
-  for (unsigned char c : text) require(c >= 0x20 && c != 0x7F);
+  for (std::size_t i = 0; i < text.size();) {
+    const auto point = ktstats::decode_utf8(text.substr(i));
+    require(point.has_value() && !ktstats::is_hidden_on_terminal(point->value));
+    i += point->bytes;
+  }
 }
 
 void check_line(std::string_view line) {
