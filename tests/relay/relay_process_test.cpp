@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "ktstats/json_line.hpp"
 #include "ktstats/relay_line.hpp"
 #include "relay_fixture.hpp"
@@ -586,6 +588,27 @@ TEST_F(ScriptedScheduler, GreetingOnAcceptIsNotTakenForTheFirstAnswer) {
   ASSERT_EQ(scheduler_side.read_line(), kStats);
   ASSERT_TRUE(scheduler_side.send_line(kAnswerOne));
   EXPECT_EQ(host.read_line(), kAnswerOne);
+}
+
+}  // namespace
+}  // namespace ktstats::test
+
+namespace ktstats::test {
+namespace {
+
+// What ktstats-relay(8) says the default level records: nothing for an
+// answered request, one warning for each answer that did not come in time.
+TEST_F(RelayProcess, DefaultLogLevelWarnsPerTimeoutAndIsSilentPerAnswer) {
+  start_scheduler();
+  start_relay({"--response-timeout", "300ms"});
+  auto host = next_session();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(relay_error(ask(host, kStats)), "");
+  EXPECT_EQ(relay_error(ask(host, R"({"req":"stats","args":{"fault":"delay:900"}})")),
+            "no response from the scheduler within 300ms");
+  ASSERT_TRUE(relay->wait_for_stderr("gave no response within 300ms")) << relay->stderr_text();
+  const std::string log = relay->stderr_text();
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2) << log;
+  EXPECT_NE(log.find("info: serving"), std::string::npos) << log;
 }
 
 }  // namespace
