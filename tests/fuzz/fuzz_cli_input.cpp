@@ -1,14 +1,17 @@
 // Fuzzes what users type: a --connect URI (the input's first line) and
 // --arg KEY=VALUE values (the rest, NUL-separated), down to the request
-// line they become. Every rejection must say why without control
-// characters, and every accepted request must survive the wire unchanged.
+// line they become; each of those values is also tried as a duration and
+// as raw's line. Every rejection must say why without control characters,
+// and every accepted request must survive the wire unchanged.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "endpoint.hpp"
+#include "cli/request_arg.hpp"
+#include "client/endpoint.hpp"
+#include "ktstats/duration.hpp"
 #include "ktstats/request.hpp"
-#include "request_arg.hpp"
+#include "ktstats/utf8.hpp"
 
 namespace {
 
@@ -32,15 +35,39 @@ void check_connect(std::string_view uri) {
   }
 }
 
+void check_duration(std::string_view text) {
+  std::string why;
+  if (auto duration = ktstats::parse_duration(text, &why)) {
+    require(duration->count() >= 0 && *duration <= ktstats::kMaxDuration);
+  } else {
+    check_reason(why);
+  }
+}
+
+void check_raw_line(std::string_view text) {
+  std::string why;
+  if (auto line = ktstats::cli::parse_raw_line(text, &why)) {
+    require(*line == text);
+    require(line->find_first_not_of(" \t\v\f") != std::string::npos);
+    require(line->find_first_of("\r\n") == std::string::npos);
+    require(line->size() < ktstats::kMaxLineBytes);
+  } else {
+    check_reason(why);
+  }
+}
+
 void check_args(std::string_view list) {
   ktstats::Request request{"stats", {}};
   while (true) {
     const auto end = list.find('\0');
     const auto text = list.substr(0, end);
+    check_duration(text);
+    check_raw_line(text);
     std::string why;
     if (auto arg = ktstats::cli::parse_request_arg(text, &why)) {
       require(!arg->first.empty() && arg->first.find('=') == std::string::npos);
       require(arg->first + "=" + arg->second == text);
+      require(!ktstats::find_invalid_utf8(text));
       request.args[arg->first] = arg->second;
     } else {
       check_reason(why);
@@ -48,9 +75,13 @@ void check_args(std::string_view list) {
     if (end == std::string_view::npos) break;
     list.remove_prefix(end + 1);
   }
-  // Too long or not UTF-8 is a typed error; anything encoded decodes back.
+  // Accepted arguments are UTF-8, so only the size can fail; anything
+  // encoded decodes back.
   auto line = ktstats::encode_request(request);
-  if (!line) return;
+  if (!line) {
+    require(std::holds_alternative<ktstats::RequestTooLarge>(line.error()));
+    return;
+  }
   auto decoded = ktstats::decode_request(*line);
   require(decoded.ok() && *decoded == request);
 }
