@@ -29,8 +29,10 @@ struct Invocation {
   std::optional<std::uint64_t> count;        // watch
 };
 
-// Parses argv. --help and --version print and exit 0; a usage error prints
-// one line and exits 64.
+// Parses argv, and KTSTATS_CONNECT when --connect is not given, each value
+// once and before anything connects. --help and --version print and exit
+// 0; a usage error prints one line naming the option or variable at fault
+// and exits 64.
 Invocation parse_invocation(int argc, char** argv);
 
 }  // namespace ktstats::cli
