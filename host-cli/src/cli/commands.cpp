@@ -105,7 +105,7 @@ class Runner {
     if (!answer) return fail(answer.error());
     auto parsed = parse_json_line(*answer);
     if (!parsed) return fail(parsed.error());
-    if (auto reason = relay_error_reason(*parsed)) return fail(NoScheduler{*reason});
+    if (auto error = relay_line_error(*parsed)) return fail(std::move(*error));
     // Printed as it came; an answer carrying an errno still fails, as stats does.
     if (int status = print(render(*parsed)); status != 0) return status;
     return reports_an_errno(*parsed) ? EX_DATAERR : 0;
