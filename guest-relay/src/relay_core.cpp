@@ -49,8 +49,7 @@ void RelayCore::take_host_lines() {
       if (is_blank(line)) continue;
       ++counters_.requests;
       if (auto nonce = decode_sync_request(line)) {
-        connect_early();
-        accept_request({Kind::kAnswer, encode_sync_reply({std::move(*nonce), version_})});
+        on_sync(std::move(*nonce));
       } else {
         accept_request({Kind::kForward, std::move(line)});
       }
@@ -60,6 +59,32 @@ void RelayCore::take_host_lines() {
     pump();
   }
   pump();
+}
+
+// ktstats syncs first thing on each connection with a nonce of its own,
+// and sends the same line again while the echo is slow to come. A new nonce
+// is therefore a new host, even when the port never showed the last one
+// leave (a virtio port does not, if the next host attaches before the relay
+// runs): that host must get its own scheduler connection and nothing of
+// what the last one asked for.
+void RelayCore::on_sync(std::string nonce) {
+  if (!session_nonce_.empty() && nonce != session_nonce_) replace_session();
+  session_nonce_ = nonce;
+  connect_early();
+  accept_request({Kind::kAnswer, encode_sync_reply({std::move(nonce), version_})});
+}
+
+// Like end_session(), but the host input that follows the sync line is the
+// new session's, and so is the port: a line cut short on it is ended, so
+// the echo starts a line of its own.
+void RelayCore::replace_session() {
+  ++counters_.sessions_replaced_at_sync;
+  spdlog::debug("a sync line with a new nonce: a new host session");
+  drop_session_work();
+  host_output_.clear();
+  host_output_sent_ = 0;
+  if (host_mid_line_) host_output_.push_back('\n');
+  host_mid_line_ = false;
 }
 
 // A host syncs just before its first request. Connecting now, when the
@@ -271,6 +296,7 @@ std::string_view RelayCore::host_output() const {
 
 void RelayCore::host_output_written(std::size_t bytes) {
   host_output_sent_ += bytes;
+  if (bytes > 0) host_mid_line_ = host_output_[host_output_sent_ - 1] != '\n';
   if (host_output_sent_ == host_output_.size()) {
     host_output_.clear();
     host_output_sent_ = 0;
@@ -282,15 +308,23 @@ void RelayCore::host_output_written(std::size_t bytes) {
 }
 
 void RelayCore::end_session() {
+  drop_session_work();
+  host_framer_.reset();
+  host_output_.clear();
+  host_output_sent_ = 0;
+  host_mid_line_ = false;
+  session_nonce_.clear();
+}
+
+// The requests in progress and waiting, and the scheduler connection they
+// were meant for.
+void RelayCore::drop_session_work() {
   if (in_flight_) effects_.stop_response_timer();
   in_flight_ = false;
   drop_scheduler();
-  host_framer_.reset();
   queue_.clear();
   queued_count_ = 0;
   queued_bytes_ = 0;
-  host_output_.clear();
-  host_output_sent_ = 0;
 }
 
 bool RelayCore::idle() const {

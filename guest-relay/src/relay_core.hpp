@@ -48,6 +48,9 @@ class RelayEffects {
 struct RelayCounters {
   std::uint64_t requests = 0;
   std::uint64_t stray_scheduler_lines = 0;
+  // Sessions ended by a sync line with a new nonce, the port having shown
+  // no EOF.
+  std::uint64_t sessions_replaced_at_sync = 0;
 };
 
 // One host session's requests, answered in order, one line each: forwarded
@@ -92,6 +95,9 @@ class RelayCore {
   };
 
   void take_host_lines();
+  void on_sync(std::string nonce);
+  void replace_session();
+  void drop_session_work();
   void connect_early();
   bool head_in_progress() const;
   void accept_request(Pending pending);
@@ -122,6 +128,10 @@ class RelayCore {
   bool scheduler_connecting_ = false;  // the head request waits for the socket
   std::string host_output_;
   std::size_t host_output_sent_ = 0;
+  // The host has been written part of a line and not its newline.
+  bool host_mid_line_ = false;
+  // The nonce of the session's latest sync line; empty before its first.
+  std::string session_nonce_;
   RelayCounters counters_;
 };
 

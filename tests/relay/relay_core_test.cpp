@@ -259,5 +259,109 @@ TEST_F(RelayCoreTest, EndSessionDropsEverything) {
   EXPECT_EQ(effects.sent.back(), "C");
 }
 
+
+// A virtio port may never show the relay that a host left, when the next
+// host attaches before the relay runs: the next host's sync line, with a
+// nonce of its own, is then all that tells the sessions apart.
+TEST_F(RelayCoreTest, SyncWithANewNonceStartsANewSessionWithoutAnEof) {
+  core.on_host_bytes("{\"ktstats_sync\":\"n1\"}\nA\n");
+  core.on_scheduler_bytes("a\n");
+  EXPECT_EQ(host_lines().size(), 2u);
+  EXPECT_EQ(effects.connects, 1);
+  core.on_host_bytes("{\"ktstats_sync\":\"n2\"}\nB\n");
+  EXPECT_EQ(effects.closes, 1) << "the old session's scheduler connection is closed";
+  EXPECT_EQ(effects.connects, 2) << "and the new session's opened at its sync line";
+  EXPECT_EQ(effects.sent, (std::vector<std::string>{"A", "B"}));
+  core.on_scheduler_bytes("b\n");
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(decode_sync_reply(lines[0])->nonce, "n2");
+  EXPECT_EQ(lines[1], "b");
+  EXPECT_EQ(core.counters().sessions_replaced_at_sync, 1u);
+  EXPECT_TRUE(core.idle());
+}
+
+TEST_F(RelayCoreTest, OldSessionsWorkNeverReachesTheNewHost) {
+  // A answered but not yet read by the host, C in flight, D waiting.
+  core.on_host_bytes("{\"ktstats_sync\":\"n1\"}\nA\nC\nD\n");
+  core.on_scheduler_bytes("a\n");
+  EXPECT_EQ(effects.sent, (std::vector<std::string>{"A", "C"}));
+  const int stopped = effects.timers_stopped;
+  core.on_host_bytes("{\"ktstats_sync\":\"n2\"}\nB\n");
+  EXPECT_EQ(effects.timers_stopped, stopped + 1) << "C's timer belongs to the old session";
+  EXPECT_EQ(effects.closes, 1);
+  EXPECT_EQ(effects.sent, (std::vector<std::string>{"A", "C", "B"})) << "D is never sent";
+  core.on_scheduler_bytes("b\n");
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 2u) << "the old echo, a, C and D are answered to nobody";
+  EXPECT_EQ(decode_sync_reply(lines[0])->nonce, "n2");
+  EXPECT_EQ(lines[1], "b");
+  EXPECT_TRUE(core.idle());
+}
+
+TEST_F(RelayCoreTest, OldAnswerCutMidLineIsEndedBeforeTheNewEcho) {
+  core.on_host_bytes("{\"ktstats_sync\":\"n1\"}\nA\n");
+  core.host_output_written(core.host_output().size());
+  core.on_scheduler_bytes("a-long-answer\n");
+  core.host_output_written(4);
+  core.on_host_bytes("{\"ktstats_sync\":\"n2\"}\n");
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "") << "the written part of the old line is ended, the rest dropped";
+  EXPECT_EQ(decode_sync_reply(lines[1])->nonce, "n2") << "the echo starts a line of its own";
+}
+
+TEST_F(RelayCoreTest, NewSessionCancelsTheOldWaitForTheScheduler) {
+  effects.wait = true;
+  core.on_host_bytes("{\"ktstats_sync\":\"n1\"}\nA\n");
+  EXPECT_EQ(host_lines().size(), 1u);
+  EXPECT_FALSE(core.idle()) << "A waits for the socket";
+  core.on_host_bytes("{\"ktstats_sync\":\"n2\"}\n");
+  EXPECT_EQ(effects.closes, 1) << "the wait is cancelled with the old session";
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 1u) << "the echo does not wait behind the old request";
+  EXPECT_EQ(decode_sync_reply(lines[0])->nonce, "n2");
+  core.on_scheduler_connected();  // a late report of the cancelled wait
+  EXPECT_TRUE(effects.sent.empty());
+  EXPECT_TRUE(core.idle());
+}
+
+TEST_F(RelayCoreTest, SameNonceResentIsNoNewSession) {
+  core.on_host_bytes("{\"ktstats_sync\":\"n1\"}\nA\n");
+  core.on_host_bytes("{\"ktstats_sync\":\"n1\"}\nB\n");
+  core.on_scheduler_bytes("a\n");
+  core.on_scheduler_bytes("b\n");
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(decode_sync_reply(lines[2])->nonce, "n1") << "each sync line is answered";
+  EXPECT_EQ(lines[1], "a");
+  EXPECT_EQ(lines[3], "b");
+  EXPECT_EQ(effects.closes, 0);
+  EXPECT_EQ(effects.connects, 1);
+  EXPECT_EQ(effects.sent, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(core.counters().sessions_replaced_at_sync, 0u);
+}
+
+TEST_F(RelayCoreTest, EndSessionForgetsTheNonce) {
+  core.on_host_bytes("{\"ktstats_sync\":\"n1\"}\nA\n");
+  core.end_session();
+  EXPECT_EQ(effects.closes, 1);
+  core.on_host_bytes("{\"ktstats_sync\":\"n2\"}\n");
+  EXPECT_EQ(effects.closes, 1) << "the session had already ended";
+  EXPECT_EQ(core.counters().sessions_replaced_at_sync, 0u);
+  EXPECT_EQ(effects.connects, 2);
+}
+
+// ktstats sends its sync line before anything else, so a line before the
+// first sync of a session is that session's own.
+TEST_F(RelayCoreTest, FirstSyncOfASessionKeepsWhatCameBefore) {
+  core.on_host_bytes("A\n{\"ktstats_sync\":\"n1\"}\n");
+  core.on_scheduler_bytes("a\n");
+  const auto lines = host_lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "a");
+  EXPECT_EQ(effects.closes, 0);
+}
+
 }  // namespace
 }  // namespace ktstats::relay
