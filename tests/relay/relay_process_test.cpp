@@ -614,3 +614,51 @@ TEST_F(RelayProcess, DefaultLogLevelWarnsPerTimeoutAndIsSilentPerAnswer) {
 
 }  // namespace
 }  // namespace ktstats::test
+
+namespace ktstats::test {
+namespace {
+
+// Two hosts, one after the other, on a port that never shows the first one
+// leaving (as a virtio port may not, when the next host attaches before a
+// loaded guest runs the relay): the second host's sync line, with its own
+// nonce, gives it its own scheduler connection.
+TEST_F(RelayProcess, NewSyncNonceWithoutEofGetsItsOwnSchedulerConnection) {
+  start_scheduler();
+  start_relay();
+  auto host = next_session();
+  EXPECT_NE(ask(host, encode_sync_request("first")).find("\"first\""), std::string::npos);
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 2);
+  EXPECT_NE(ask(host, encode_sync_request("second")).find("\"second\""), std::string::npos);
+  const auto fresh = payload(ask(host, kStats));
+  EXPECT_EQ(field(fresh, "session_reads"), 1) << "the first host's scheduler connection was reused";
+  EXPECT_EQ(field(fresh, "total_requests"), 3);
+  // ktstats resends its sync line until the echo comes: the same nonce
+  // again is the same session.
+  EXPECT_NE(ask(host, encode_sync_request("second")).find("\"second\""), std::string::npos);
+  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 2);
+}
+
+TEST_F(ScriptedScheduler, OldSessionsAnswerNeverReachesTheNextHost) {
+  start_relay();
+  auto host = next_session();
+  EXPECT_NE(ask(host, encode_sync_request("first")).find("\"first\""), std::string::npos);
+  auto old_link = accept_relay();
+  ASSERT_TRUE(host.send_line(kStats));
+  ASSERT_EQ(old_link.read_line(), kStats);
+  // The first host is gone, its answer not yet given; the next one syncs.
+  ASSERT_TRUE(host.send_line(encode_sync_request("second")));
+  EXPECT_TRUE(old_link.closed_within(10s)) << "the old session's connection was kept";
+  auto new_link = accept_relay();
+  const auto echo = host.read_line();
+  ASSERT_TRUE(echo.has_value());
+  EXPECT_NE(echo->find("\"second\""), std::string::npos) << *echo;
+  (void)old_link.send_line(kAnswerOne);  // too late: nobody may get it
+  ASSERT_TRUE(host.send_line(kLayers));
+  ASSERT_EQ(new_link.read_line(), kLayers);
+  ASSERT_TRUE(new_link.send_line(kAnswerTwo));
+  EXPECT_EQ(host.read_line(), kAnswerTwo);
+}
+
+}  // namespace
+}  // namespace ktstats::test
