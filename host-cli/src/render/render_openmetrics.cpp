@@ -1,6 +1,7 @@
 #include "render/render.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -57,8 +58,12 @@ std::string escaped(std::string_view text) {
 std::string number_text(const boost::json::value& value) {
   if (value.is_int64()) return std::to_string(value.get_int64());
   if (value.is_uint64()) return std::to_string(value.get_uint64());
+  const double number = value.get_double();
+  // The exposition formats spell these out; to_chars would write "inf".
+  if (std::isnan(number)) return "NaN";
+  if (std::isinf(number)) return number > 0 ? "+Inf" : "-Inf";
   char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value.get_double());
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, number);
   return std::string(buffer, end);
 }
 
