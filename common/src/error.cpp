@@ -62,7 +62,11 @@ struct Describe {
   std::string operator()(const Timeout& e) const {
     if (!e.relay_reason.empty()) return relay_reports(e.relay_reason);
     std::string text = "no answer within " + duration_text(e.after);
-    if (!e.waiting_for.empty()) text += " (waiting for " + e.waiting_for + ")";
+    if (e.awaited != Awaited::kUnnamed) {
+      text += " (waiting for ";
+      text += awaited_text(e.awaited);
+      text += ")";
+    }
     return text;
   }
   std::string operator()(const Transport& e) const {
@@ -74,6 +78,16 @@ struct Describe {
 };
 
 }  // namespace
+
+std::string_view awaited_text(Awaited awaited) {
+  switch (awaited) {
+    case Awaited::kUnnamed: return "";
+    case Awaited::kSyncEcho: return "the relay's sync echo";
+    case Awaited::kAnswer: return "the answer";
+    case Awaited::kPeerTakingRequest: return "the peer to take the request";
+  }
+  return "";
+}
 
 std::string describe(const Error& error) { return std::visit(Describe{}, error); }
 

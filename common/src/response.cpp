@@ -32,7 +32,7 @@ Error error_of_kind(RelayErrorLine line) {
   switch (*line.kind) {
     case RelayErrorKind::kNoScheduler: break;
     case RelayErrorKind::kTimeout:
-      return Timeout{std::chrono::milliseconds(0), "the scheduler's answer", std::move(line.reason)};
+      return Timeout{std::chrono::milliseconds(0), Awaited::kAnswer, std::move(line.reason)};
     case RelayErrorKind::kOversize:
       return ResponseTooLarge{0, kMaxLineBytes, std::move(line.reason)};
     case RelayErrorKind::kClosed:

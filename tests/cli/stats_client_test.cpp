@@ -131,7 +131,7 @@ TEST_F(StatsClientTest, SilentPeerTimesOutWithWhatItWaitedFor) {
   const auto* e = error_as<Timeout>(line);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->after, 100ms);
-  EXPECT_EQ(e->waiting_for, "the relay's sync echo");
+  EXPECT_EQ(e->awaited, Awaited::kSyncEcho);
 }
 
 TEST_F(StatsClientTest, PeerClosingIsATransportError) {

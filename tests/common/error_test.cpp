@@ -24,8 +24,8 @@ TEST(Describe, EveryKindHasItsLine) {
   EXPECT_EQ(describe(MissingResp{boost::json::parse("[1]")}),
             "response has no \"resp\" in its args: [1]");
   EXPECT_EQ(describe(Cancelled{}), "request cancelled");
-  EXPECT_EQ(describe(Timeout{5s, ""}), "no answer within 5 s");
-  EXPECT_EQ(describe(Timeout{250ms, "the relay's sync echo"}),
+  EXPECT_EQ(describe(Timeout{5s}), "no answer within 5 s");
+  EXPECT_EQ(describe(Timeout{250ms, Awaited::kSyncEcho}),
             "no answer within 250 ms (waiting for the relay's sync echo)");
   EXPECT_EQ(describe(Transport{"connect to /run/x.sock", ECONNREFUSED}),
             "connect to /run/x.sock: ECONNREFUSED (Connection refused)");
@@ -34,7 +34,7 @@ TEST(Describe, EveryKindHasItsLine) {
 }
 
 TEST(Describe, AFaultTheRelayReportedIsToldInItsWords) {
-  EXPECT_EQ(describe(Timeout{0ms, "the scheduler's answer", "no response from the scheduler within 10s"}),
+  EXPECT_EQ(describe(Timeout{0ms, Awaited::kAnswer, "no response from the scheduler within 10s"}),
             "the relay reports: no response from the scheduler within 10s");
   EXPECT_EQ(describe(Transport{"closed", 0, "scheduler closed the connection"}),
             "the relay reports: scheduler closed the connection");

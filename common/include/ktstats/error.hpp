@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <boost/json/value.hpp>
@@ -54,9 +55,20 @@ struct MissingResp {
 
 struct Cancelled {};
 
+// What a timed-out wait was for; the hint depends on it.
+enum class Awaited {
+  kUnnamed,
+  kSyncEcho,           // the relay's echo of our sync line
+  kAnswer,             // the answer to a request
+  kPeerTakingRequest,  // the peer to read the request we are writing
+};
+
+// "the relay's sync echo", for messages; empty for kUnnamed.
+std::string_view awaited_text(Awaited awaited);
+
 struct Timeout {
   std::chrono::milliseconds after;  // 0 if the relay's timeout ran out
-  std::string waiting_for;  // what did not come: "the relay's sync echo"; may be empty
+  Awaited awaited = Awaited::kUnnamed;
   std::string relay_reason = {};
 };
 

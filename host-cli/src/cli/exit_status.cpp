@@ -71,7 +71,7 @@ struct HintOf {
       return "the scheduler in the guest is slow or stuck; the relay waits --response-timeout "
              "for each answer";
     }
-    if (e.waiting_for == "the relay's sync echo") {
+    if (e.awaited == Awaited::kSyncEcho) {
       return "is ktstats-relay running in the guest, and no other client holding the port? "
              "for a socat bridge or ktstr's relay, use --no-sync";
     }

@@ -77,7 +77,7 @@ StatsClient::StatsClient(std::unique_ptr<Channel> channel, Endpoint endpoint, bo
       interrupt_(interrupt) {}
 
 Status StatsClient::wait_for(int fd, short events, const Deadline& deadline,
-                             const char* waiting_for) {
+                             Awaited awaited) {
   for (;;) {
     pollfd fds[2] = {{fd, events, 0}, {interrupt_.fd(), POLLIN, 0}};
     const int ready = ::poll(fds, 2, poll_timeout_ms(deadline));
@@ -85,7 +85,7 @@ Status StatsClient::wait_for(int fd, short events, const Deadline& deadline,
     if (ready < 0) return Transport{"poll", errno};
     if (fds[1].revents != 0) return Cancelled{};
     if (fds[0].revents != 0) return Ok{};
-    if (Clock::now() >= deadline.at) return Timeout{deadline.budget, waiting_for};
+    if (Clock::now() >= deadline.at) return Timeout{deadline.budget, awaited};
   }
 }
 
@@ -101,7 +101,7 @@ Status StatsClient::write_all(std::string_view bytes, const Deadline& deadline) 
       return Transport{"write to " + channel_->description(), errno};
     }
     if (auto ready = wait_for(channel_->write_fd(), POLLOUT, deadline,
-                              "the peer to take the request");
+                              Awaited::kPeerTakingRequest);
         !ready) {
       return ready;
     }
@@ -109,7 +109,7 @@ Status StatsClient::write_all(std::string_view bytes, const Deadline& deadline) 
   return Ok{};
 }
 
-Result<std::string> StatsClient::read_line(const Deadline& deadline, const char* waiting_for) {
+Result<std::string> StatsClient::read_line(const Deadline& deadline, Awaited awaited) {
   char buffer[kReadChunk];
   for (;;) {
     if (auto frame = framer_.next()) {
@@ -119,7 +119,7 @@ Result<std::string> StatsClient::read_line(const Deadline& deadline, const char*
       }
       return ResponseTooLarge{std::get<LineTooLong>(*frame).size, kMaxLineBytes};
     }
-    if (auto ready = wait_for(channel_->read_fd(), POLLIN, deadline, waiting_for); !ready) {
+    if (auto ready = wait_for(channel_->read_fd(), POLLIN, deadline, awaited); !ready) {
       return std::move(ready).error();
     }
     const ssize_t n = ::read(channel_->read_fd(), buffer, sizeof buffer);
@@ -130,7 +130,7 @@ Result<std::string> StatsClient::read_line(const Deadline& deadline, const char*
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n == 0) {
       return Transport{channel_->description() + " closed the connection while waiting for " +
-                       waiting_for};
+                       std::string(awaited_text(awaited))};
     }
     return Transport{"read from " + channel_->description(), errno};
   }
@@ -167,7 +167,7 @@ Result<SyncReply> StatsClient::sync(const Deadline& deadline) {
     if (auto written = write_all(line, deadline); !written) return std::move(written).error();
     const Deadline attempt{std::min(deadline.at, Clock::now() + kResendAfter), deadline.budget};
     for (;;) {
-      auto reply_line = read_line(attempt, "the relay's sync echo");
+      auto reply_line = read_line(attempt, Awaited::kSyncEcho);
       if (!reply_line) {
         const auto& error = reply_line.error();
         if (std::holds_alternative<ResponseTooLarge>(error)) {
@@ -202,7 +202,7 @@ Result<std::string> StatsClient::exchange(std::string_view line, const Deadline&
   wire.push_back('\n');
   if (auto written = write_all(wire, deadline); !written) return std::move(written).error();
   for (;;) {
-    auto answer = read_line(deadline, "the answer");
+    auto answer = read_line(deadline, Awaited::kAnswer);
     // Its answer may still come: the next exchange syncs again to drop it.
     if (!answer) synced_ = false;
     // A blank line is no answer (scx_stats answers are JSON objects), nor

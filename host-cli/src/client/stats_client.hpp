@@ -62,8 +62,8 @@ class StatsClient {
   StatsClient(std::unique_ptr<Channel> channel, Endpoint endpoint, bool sync,
               const Interrupt& interrupt);
   Status write_all(std::string_view bytes, const Deadline& deadline);
-  Result<std::string> read_line(const Deadline& deadline, const char* waiting_for);
-  Status wait_for(int fd, short events, const Deadline& deadline, const char* waiting_for);
+  Result<std::string> read_line(const Deadline& deadline, Awaited awaited);
+  Status wait_for(int fd, short events, const Deadline& deadline, Awaited awaited);
   void discard_stale();
 
   std::unique_ptr<Channel> channel_;
