@@ -1,11 +1,13 @@
 // Drives the relay's request pipeline with arbitrary host bytes, scheduler
 // bytes and events, and checks what must hold whatever happens: the host
 // never gets more answers than it sent requests, the scheduler gets at most
-// one request in flight, and memory stays within the limits.
+// one request in flight, memory stays within the limits, and a sync line
+// with a new nonce leaves nothing of the old session for the new host.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
+#include "ktstats/relay_line.hpp"
 #include "relay_core.hpp"
 
 namespace {
@@ -46,6 +48,21 @@ struct Effects : RelayEffects {
   void stop_response_timer() override { timer = false; }
 };
 
+constexpr const char* kNonces[] = {"a", "b", "c"};
+
+// A sync line, after a newline that ends whatever partial line came before.
+// If it started a new session, the host's output holds only the echo (after
+// the newline that ends a line cut short), and nothing is in flight.
+void sync_with(RelayCore& core, const Effects& effects, const std::string& nonce) {
+  const auto replaced = core.counters().sessions_replaced_at_sync;
+  core.on_host_bytes("\n" + ktstats::encode_sync_request(nonce) + "\n");
+  if (core.counters().sessions_replaced_at_sync == replaced) return;
+  std::string_view out = core.host_output();
+  if (!out.empty() && out.front() == '\n') out.remove_prefix(1);
+  require(out == ktstats::encode_sync_reply({nonce, "fuzz"}) + "\n");
+  require(!effects.timer);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -61,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view chunk(reinterpret_cast<const char*>(data) + i,
                                  std::min(length, size - i));
     i += chunk.size();
-    switch (op % 9) {
+    switch (op % 10) {
       case 0:
       case 1:
         if (core.wants_host_input()) core.on_host_bytes(chunk);
@@ -102,6 +119,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 8:
         effects.connect_mode = static_cast<std::uint8_t>(length);
+        break;
+      case 9:
+        if (core.wants_host_input()) sync_with(core, effects, kNonces[length % 3]);
         break;
     }
     // Bounded output: the high water plus one answer line and one error.
