@@ -51,20 +51,9 @@ class Runner {
   }
 
  private:
-  int fail(const Error& error) const {
-    std::fprintf(stderr, "%s\n", error_line(error, invocation_.endpoint).c_str());
-    return exit_status(error);
-  }
+  int fail(const Error& error) const { return report(error, invocation_.endpoint); }
 
-  // The result, on stdout; a failed write (a closed pipe) is an I/O error.
-  int print(const std::string& text) const {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
-        std::fputc('\n', stdout) == EOF || std::fflush(stdout) != 0) {
-      if (errno == EPIPE) return EX_IOERR;
-      return fail(Transport{"write to stdout", errno});
-    }
-    return 0;
-  }
+  int print(const std::string& text) const { return print_result(text, invocation_.endpoint); }
 
   // JSON for json, pretty, and output that is not stats (ping, raw).
   std::string render(const boost::json::value& value) const {

@@ -3,6 +3,7 @@
 #include <sysexits.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace ktstats::cli {
 namespace {
@@ -95,6 +96,20 @@ int exit_status(const Error& error) { return std::visit(StatusOf{}, error); }
 
 std::string error_line(const Error& error, const Endpoint& endpoint) {
   return "ktstats: " + describe(error) + " (" + std::visit(HintOf{endpoint}, error) + ")";
+}
+
+int report(const Error& error, const Endpoint& endpoint) {
+  std::fprintf(stderr, "%s\n", error_line(error, endpoint).c_str());
+  return exit_status(error);
+}
+
+int print_result(const std::string& text, const Endpoint& endpoint) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+      std::fputc('\n', stdout) == EOF || std::fflush(stdout) != 0) {
+    if (errno == EPIPE) return EX_IOERR;
+    return report(Transport{"write to stdout", errno}, endpoint);
+  }
+  return 0;
 }
 
 }  // namespace ktstats::cli

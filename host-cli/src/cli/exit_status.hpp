@@ -17,4 +17,11 @@ int exit_status(const Error& error);
 // The one line printed for an error: what happened, then what to do.
 std::string error_line(const Error& error, const Endpoint& endpoint);
 
+// Prints the error's line on stderr; its exit status.
+int report(const Error& error, const Endpoint& endpoint);
+
+// The command's result and a newline on stdout, flushed; 0, or the status
+// of the failed write (a closed pipe is an I/O error, 74).
+int print_result(const std::string& text, const Endpoint& endpoint);
+
 }  // namespace ktstats::cli

@@ -275,20 +275,9 @@ class Watch {
     return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
   }
 
-  int fail(const Error& error) const {
-    std::fprintf(stderr, "%s\n", error_line(error, invocation_.endpoint).c_str());
-    return exit_status(error);
-  }
+  int fail(const Error& error) const { return report(error, invocation_.endpoint); }
 
-  // A failed write (a closed pipe) is an I/O error.
-  int print(const std::string& text) const {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
-        std::fputc('\n', stdout) == EOF || std::fflush(stdout) != 0) {
-      if (errno == EPIPE) return EX_IOERR;
-      return fail(Transport{"write to stdout", errno});
-    }
-    return 0;
-  }
+  int print(const std::string& text) const { return print_result(text, invocation_.endpoint); }
 
   // Waits for the interval; false when interrupted.
   bool pause() const {
