@@ -44,10 +44,9 @@ constexpr const char* kUsage =
 }
 
 std::chrono::milliseconds duration_arg(const char* option, const char* text) {
-  auto duration = parse_duration(text);
-  if (!duration) {
-    usage_error(std::string("--") + option + ": '" + text + "' is not a duration (10s, 500ms, 2m)");
-  }
+  std::string why;
+  auto duration = parse_duration(text, &why);
+  if (!duration) usage_error(std::string("--") + option + ": " + why);
   return *duration;
 }
 

@@ -369,6 +369,10 @@ TEST_F(RelayProcess, UsageErrorsExit64) {
   EXPECT_EQ(relay->wait(5s), 64);
   EXPECT_NE(relay->stderr_text().find("'soon' is not a duration"), std::string::npos)
       << relay->stderr_text();
+  relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--scheduler-wait", "25h"}));
+  EXPECT_EQ(relay->wait(5s), 64);
+  EXPECT_NE(relay->stderr_text().find("the longest accepted is 24h"), std::string::npos)
+      << relay->stderr_text();
 }
 
 }  // namespace
@@ -501,7 +505,9 @@ TEST_F(ScriptedScheduler, LineWithNothingInFlightIsDroppedNeverTakenForTheNextAn
 }
 
 TEST_F(RelayProcess, ErrorLinesNameTheirKind) {
-  start_relay({"--response-timeout", "300ms"});
+  // Room for a 300 KB answer on a loaded machine under ASan, and a delay
+  // well past it for the one that must time out.
+  start_relay({"--response-timeout", "2s"});
   auto host = next_session();
   const auto absent = ask(host, kStats);
   EXPECT_EQ(relay_error(absent), "no scheduler socket at " + scheduler_socket);
@@ -511,8 +517,8 @@ TEST_F(RelayProcess, ErrorLinesNameTheirKind) {
   EXPECT_EQ(kind_of(ask(host, big)), "request_too_large");
 
   start_scheduler();
-  const auto late = ask(host, R"({"req":"stats","args":{"fault":"delay:900"}})");
-  EXPECT_EQ(relay_error(late), "no response from the scheduler within 300ms");
+  const auto late = ask(host, R"({"req":"stats","args":{"fault":"delay:6000"}})");
+  EXPECT_EQ(relay_error(late), "no response from the scheduler within 2s");
   EXPECT_EQ(kind_of(late), "timeout") << late;
   const auto oversize = ask(host, R"({"req":"stats","args":{"fault":"oversize:300000"}})");
   EXPECT_EQ(relay_error(oversize), "response line exceeds 262144 bytes");
