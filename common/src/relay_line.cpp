@@ -10,9 +10,11 @@
 namespace ktstats {
 namespace {
 
-// Cheap pre-check: only lines naming the sync key are parsed.
-const boost::json::object* sync_object(std::string_view line, boost::json::value& storage) {
-  if (line.find(kSyncKey) == std::string_view::npos) return nullptr;
+// Cheap pre-check: only lines naming the key are parsed, so a scheduler's
+// answer or a host's request costs a substring search, not a parse.
+const boost::json::object* keyed_object(std::string_view line, std::string_view key,
+                                        boost::json::value& storage) {
+  if (line.find(key) == std::string_view::npos) return nullptr;
   auto parsed = parse_json_line(line);
   if (!parsed) return nullptr;
   storage = std::move(*parsed);
@@ -28,8 +30,9 @@ const boost::json::string* string_member(const boost::json::object& object,
 }  // namespace
 
 constexpr RelayErrorKind kAllKinds[] = {
-    RelayErrorKind::kNoScheduler, RelayErrorKind::kTimeout,   RelayErrorKind::kOversize,
-    RelayErrorKind::kClosed,      RelayErrorKind::kQueueFull, RelayErrorKind::kRequestTooLarge,
+    RelayErrorKind::kNoScheduler,     RelayErrorKind::kTimeout,   RelayErrorKind::kOversize,
+    RelayErrorKind::kClosed,          RelayErrorKind::kQueueFull, RelayErrorKind::kRequestTooLarge,
+    RelayErrorKind::kNoSession,       RelayErrorKind::kSessionLimit,
 };
 
 std::string_view relay_error_kind_name(RelayErrorKind kind) {
@@ -40,6 +43,8 @@ std::string_view relay_error_kind_name(RelayErrorKind kind) {
     case RelayErrorKind::kClosed: return "closed";
     case RelayErrorKind::kQueueFull: return "queue_full";
     case RelayErrorKind::kRequestTooLarge: return "request_too_large";
+    case RelayErrorKind::kNoSession: return "no_session";
+    case RelayErrorKind::kSessionLimit: return "session_limit";
   }
   return "no_scheduler";
 }
@@ -87,7 +92,7 @@ std::string encode_sync_request(std::string_view nonce) {
 
 std::optional<std::string> decode_sync_request(std::string_view line) {
   boost::json::value storage;
-  const auto* object = sync_object(line, storage);
+  const auto* object = keyed_object(line, kSyncKey, storage);
   if (object == nullptr || object->size() != 1) return std::nullopt;
   const auto* nonce = string_member(*object, kSyncKey);
   if (nonce == nullptr || !is_valid_nonce(*nonce)) return std::nullopt;
@@ -104,7 +109,7 @@ std::string encode_sync_reply(const SyncReply& reply) {
 
 std::optional<SyncReply> decode_sync_reply(std::string_view line) {
   boost::json::value storage;
-  const auto* object = sync_object(line, storage);
+  const auto* object = keyed_object(line, kSyncKey, storage);
   if (object == nullptr) return std::nullopt;
   const auto* nonce = string_member(*object, kSyncKey);
   const auto* version = string_member(*object, "version");
@@ -112,6 +117,86 @@ std::optional<SyncReply> decode_sync_reply(std::string_view line) {
   const auto* relay = string_member(*object, "relay");
   return SyncReply{std::string(*nonce), std::string(*version),
                    relay == nullptr ? std::string() : std::string(*relay)};
+}
+
+namespace {
+
+// The one member's key and its id, if the line is exactly {"ktstats_…":"<id>"}.
+std::optional<std::pair<std::string, std::string>> control_member(std::string_view line) {
+  boost::json::value storage;
+  const auto* object = keyed_object(line, "\"ktstats_", storage);
+  if (object == nullptr || object->size() != 1) return std::nullopt;
+  const auto& member = *object->begin();
+  const auto* id = member.value().if_string();
+  if (id == nullptr || !is_valid_nonce(*id)) return std::nullopt;
+  return std::pair{std::string(member.key()), std::string(*id)};
+}
+
+}  // namespace
+
+std::string encode_control_line(const ControlLine& line) {
+  struct Encode {
+    std::string operator()(const SyncLine& sync) const { return encode_sync_request(sync.nonce); }
+    std::string operator()(const OpenLine& open) const { return keyed(kOpenKey, open.id); }
+    std::string operator()(const SelectLine& select) const { return keyed(kSelectKey, select.id); }
+    std::string operator()(const CloseLine& close) const { return keyed(kCloseKey, close.id); }
+    static std::string keyed(std::string_view key, std::string_view id) {
+      boost::json::object object;
+      object[key] = id;
+      return boost::json::serialize(object);
+    }
+  };
+  return std::visit(Encode{}, line);
+}
+
+std::optional<ControlLine> decode_control_line(std::string_view line) {
+  auto member = control_member(line);
+  if (!member) return std::nullopt;
+  auto& [key, id] = *member;
+  if (key == kSyncKey) return SyncLine{std::move(id)};
+  if (key == kOpenKey) return OpenLine{std::move(id)};
+  if (key == kSelectKey) return SelectLine{std::move(id)};
+  if (key == kCloseKey) return CloseLine{std::move(id)};
+  return std::nullopt;
+}
+
+std::string encode_open_reply(const OpenReply& reply) {
+  boost::json::object line;
+  line[kOpenKey] = reply.id;
+  line["relay"] = reply.relay;
+  line["version"] = reply.version;
+  line["max_sessions"] = reply.max_sessions;
+  return boost::json::serialize(line);
+}
+
+std::optional<OpenReply> decode_open_reply(std::string_view line) {
+  boost::json::value storage;
+  const auto* object = keyed_object(line, kOpenKey, storage);
+  if (object == nullptr) return std::nullopt;
+  const auto* id = string_member(*object, kOpenKey);
+  const auto* version = string_member(*object, "version");
+  if (id == nullptr || version == nullptr || !is_valid_nonce(*id)) return std::nullopt;
+  OpenReply reply{std::string(*id), std::string(*version), 0, {}};
+  if (const auto* relay = string_member(*object, "relay")) reply.relay = std::string(*relay);
+  if (const auto* max = object->if_contains("max_sessions")) {
+    if (max->is_uint64()) reply.max_sessions = max->get_uint64();
+    if (max->is_int64() && max->get_int64() >= 0) {
+      reply.max_sessions = static_cast<std::uint64_t>(max->get_int64());
+    }
+  }
+  return reply;
+}
+
+std::string encode_close_reply(std::string_view id) {
+  return encode_control_line(CloseLine{std::string(id)});
+}
+
+std::optional<std::string> decode_close_reply(std::string_view line) {
+  auto control = decode_control_line(line);
+  if (!control) return std::nullopt;
+  auto* close = std::get_if<CloseLine>(&*control);
+  if (close == nullptr) return std::nullopt;
+  return std::move(close->id);
 }
 
 }  // namespace ktstats

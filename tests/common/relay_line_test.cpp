@@ -17,7 +17,8 @@ TEST(RelayError, WireBytesKeepKtstrsKeyFirstThenTheKind) {
 TEST(RelayError, EveryKindRoundTrips) {
   for (auto kind : {RelayErrorKind::kNoScheduler, RelayErrorKind::kTimeout,
                     RelayErrorKind::kOversize, RelayErrorKind::kClosed, RelayErrorKind::kQueueFull,
-                    RelayErrorKind::kRequestTooLarge}) {
+                    RelayErrorKind::kRequestTooLarge, RelayErrorKind::kNoSession,
+                    RelayErrorKind::kSessionLimit}) {
     auto line = decode_relay_error(*parse_json_line(encode_relay_error(kind, "why")));
     ASSERT_TRUE(line.has_value());
     EXPECT_EQ(line->reason, "why");
@@ -76,6 +77,49 @@ TEST(Nonce, Validity) {
   EXPECT_FALSE(is_valid_nonce(""));
   EXPECT_FALSE(is_valid_nonce("a\"b"));
   EXPECT_FALSE(is_valid_nonce("\xc3\xa9"));
+}
+
+TEST(ControlLine, EachKindRoundTripsThroughItsWireBytes) {
+  EXPECT_EQ(encode_control_line(OpenLine{"s1"}), R"({"ktstats_open":"s1"})");
+  EXPECT_EQ(encode_control_line(SelectLine{"s1"}), R"({"ktstats_select":"s1"})");
+  EXPECT_EQ(encode_control_line(CloseLine{"s1"}), R"({"ktstats_close":"s1"})");
+  EXPECT_EQ(encode_control_line(SyncLine{"n"}), R"({"ktstats_sync":"n"})");
+  for (const ControlLine& line :
+       {ControlLine{OpenLine{"a-b_9"}}, ControlLine{SelectLine{"x"}}, ControlLine{CloseLine{"y"}},
+        ControlLine{SyncLine{"z"}}}) {
+    EXPECT_EQ(decode_control_line(encode_control_line(line)), line);
+  }
+}
+
+TEST(ControlLine, AnythingElseIsNoControlLineAndGoesToTheScheduler) {
+  for (std::string_view line : {
+           R"({"req":"stats","args":{}})",
+           R"({"ktstats_open":"has space"})",
+           R"({"ktstats_open":""})",
+           R"({"ktstats_open":1})",
+           R"({"ktstats_open":"a","req":"stats"})",
+           R"({"ktstats_other":"a"})",
+           R"(["ktstats_open","a"])",
+           R"({"ktstats_open":"a")",
+       }) {
+    EXPECT_EQ(decode_control_line(line), std::nullopt) << line;
+  }
+  EXPECT_EQ(decode_control_line(R"({"ktstats_open":")" + std::string(65, 'a') + R"("})"),
+            std::nullopt);
+}
+
+TEST(OpenReply, RoundTripsAndSaysTheRelaysLimits) {
+  const OpenReply reply{"s1", "1.2.3", 64};
+  EXPECT_EQ(encode_open_reply(reply),
+            R"({"ktstats_open":"s1","relay":"ktstats-relay","version":"1.2.3","max_sessions":64})");
+  EXPECT_EQ(decode_open_reply(encode_open_reply(reply)), reply);
+  // An open line forwarded by a relay that does not know sessions is no reply.
+  EXPECT_EQ(decode_open_reply(R"({"ktstats_open":"s1"})"), std::nullopt);
+}
+
+TEST(CloseReply, IsTheCloseLineEchoed) {
+  EXPECT_EQ(decode_close_reply(encode_close_reply("s1")), "s1");
+  EXPECT_EQ(decode_close_reply(R"({"ktstats_open":"s1"})"), std::nullopt);
 }
 
 }  // namespace
