@@ -5,11 +5,11 @@
 #include <optional>
 #include <string>
 
-#include "event_loop.hpp"
-#include "host_port.hpp"
-#include "port_spec.hpp"
-#include "relay_core.hpp"
-#include "scheduler_link.hpp"
+#include "io/event_loop.hpp"
+#include "io/host_port.hpp"
+#include "io/port_spec.hpp"
+#include "core/relay_core.hpp"
+#include "io/scheduler_link.hpp"
 
 namespace ktstats::relay {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ktstats/relay_line.hpp"
-#include "relay_core.hpp"
+#include "core/relay_core.hpp"
 
 namespace {
 

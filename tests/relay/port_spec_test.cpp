@@ -1,5 +1,5 @@
 // Which device the relay serves, resolved against a stand-in sysfs tree.
-#include "port_spec.hpp"
+#include "io/port_spec.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The relay's request pipeline driven directly, no sockets.
-#include "relay_core.hpp"
+#include "core/relay_core.hpp"
 
 #include <gtest/gtest.h>
 

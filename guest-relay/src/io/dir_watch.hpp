@@ -3,7 +3,7 @@
 #include <functional>
 #include <string>
 
-#include "event_loop.hpp"
+#include "io/event_loop.hpp"
 #include "ktstats/unique_fd.hpp"
 
 namespace ktstats::relay {

@@ -6,13 +6,13 @@
 #include <optional>
 #include <string>
 
-#include "dir_watch.hpp"
-#include "event_loop.hpp"
+#include "io/dir_watch.hpp"
+#include "io/event_loop.hpp"
 #include "ktstats/channel.hpp"
-#include "port_spec.hpp"
-#include "refused_retry.hpp"
-#include "timer.hpp"
-#include "relay_core.hpp"
+#include "io/port_spec.hpp"
+#include "io/refused_retry.hpp"
+#include "io/timer.hpp"
+#include "core/relay_core.hpp"
 
 namespace ktstats::relay {
 

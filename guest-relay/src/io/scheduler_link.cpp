@@ -1,4 +1,4 @@
-#include "scheduler_link.hpp"
+#include "io/scheduler_link.hpp"
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "io_buffer.hpp"
+#include "io/io_buffer.hpp"
 #include "ktstats/duration.hpp"
 #include "ktstats/errno_text.hpp"
 #include "ktstats/unix_socket.hpp"

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <functional>
 
-#include "event_loop.hpp"
+#include "io/event_loop.hpp"
 #include "ktstats/unique_fd.hpp"
 
 namespace ktstats::relay {

@@ -6,12 +6,12 @@
 #include <string>
 #include <string_view>
 
-#include "dir_watch.hpp"
-#include "event_loop.hpp"
-#include "refused_retry.hpp"
-#include "timer.hpp"
+#include "io/dir_watch.hpp"
+#include "io/event_loop.hpp"
+#include "io/refused_retry.hpp"
+#include "io/timer.hpp"
 #include "ktstats/unique_fd.hpp"
-#include "relay_core.hpp"
+#include "core/relay_core.hpp"
 
 namespace ktstats::relay {
 

@@ -1,4 +1,4 @@
-#include "host_port.hpp"
+#include "io/host_port.hpp"
 
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -7,10 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "io_buffer.hpp"
+#include "io/io_buffer.hpp"
 #include "ktstats/duration.hpp"
 #include "ktstats/errno_text.hpp"
-#include "virtio_port.hpp"
+#include "io/virtio_port.hpp"
 
 namespace ktstats::relay {
 namespace {

@@ -1,4 +1,4 @@
-#include "virtio_port.hpp"
+#include "io/virtio_port.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

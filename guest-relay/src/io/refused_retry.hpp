@@ -3,8 +3,8 @@
 #include <chrono>
 #include <functional>
 
-#include "event_loop.hpp"
-#include "timer.hpp"
+#include "io/event_loop.hpp"
+#include "io/timer.hpp"
 
 namespace ktstats::relay {
 

@@ -1,4 +1,4 @@
-#include "refused_retry.hpp"
+#include "io/refused_retry.hpp"
 
 #include <algorithm>
 

@@ -1,11 +1,11 @@
-#include "dir_watch.hpp"
+#include "io/dir_watch.hpp"
 
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 
 #include <cerrno>
 
-#include "io_buffer.hpp"
+#include "io/io_buffer.hpp"
 
 namespace ktstats::relay {
 

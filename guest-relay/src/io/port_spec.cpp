@@ -1,4 +1,4 @@
-#include "port_spec.hpp"
+#include "io/port_spec.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

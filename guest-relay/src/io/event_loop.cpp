@@ -1,4 +1,4 @@
-#include "event_loop.hpp"
+#include "io/event_loop.hpp"
 
 #include <sys/epoll.h>
 

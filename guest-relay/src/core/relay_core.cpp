@@ -1,4 +1,4 @@
-#include "relay_core.hpp"
+#include "core/relay_core.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,4 +1,4 @@
-#include "timer.hpp"
+#include "io/timer.hpp"
 
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
