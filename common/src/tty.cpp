@@ -21,8 +21,7 @@ Result<std::unique_ptr<Channel>> open_tty_channel(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) return Transport{"open " + path, errno};
   if (auto raw = make_raw(fd.get(), path); !raw) return std::move(raw).error();
-  return std::unique_ptr<Channel>(std::make_unique<SingleFdChannel>(
-      std::move(fd), AfterEof::kPeerMayReturn, "tty " + path));
+  return std::unique_ptr<Channel>(std::make_unique<SingleFdChannel>(std::move(fd), "tty " + path));
 }
 
 }  // namespace ktstats

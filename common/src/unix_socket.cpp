@@ -25,11 +25,11 @@ Result<UniqueFd> connect_unix_socket(const std::string& path) {
   return fd;
 }
 
-Result<std::unique_ptr<Channel>> open_unix_channel(const std::string& path, AfterEof after_eof) {
+Result<std::unique_ptr<Channel>> open_unix_channel(const std::string& path) {
   auto fd = connect_unix_socket(path);
   if (!fd) return std::move(fd).error();
   return std::unique_ptr<Channel>(
-      std::make_unique<SingleFdChannel>(std::move(*fd), after_eof, "unix socket " + path));
+      std::make_unique<SingleFdChannel>(std::move(*fd), "unix socket " + path));
 }
 
 }  // namespace ktstats

@@ -31,7 +31,7 @@ class StatsClientTest : public ::testing::Test {
     int pair[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
     peer_.emplace(UniqueFd(pair[1]));
-    auto channel = std::make_unique<SingleFdChannel>(UniqueFd(pair[0]), AfterEof::kFinished, "test peer");
+    auto channel = std::make_unique<SingleFdChannel>(UniqueFd(pair[0]), "test peer");
     Endpoint endpoint{relay ? Endpoint::Kind::kUnix : Endpoint::Kind::kScx, "p", "test"};
     return StatsClient::over(std::move(channel), endpoint, true, *interrupt_);
   }

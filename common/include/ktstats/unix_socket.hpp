@@ -13,6 +13,6 @@ namespace ktstats {
 Result<UniqueFd> connect_unix_socket(const std::string& path);
 
 // A channel over a connected Unix socket.
-Result<std::unique_ptr<Channel>> open_unix_channel(const std::string& path, AfterEof after_eof);
+Result<std::unique_ptr<Channel>> open_unix_channel(const std::string& path);
 
 }  // namespace ktstats

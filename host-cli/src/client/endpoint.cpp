@@ -75,7 +75,7 @@ Result<std::unique_ptr<Channel>> open_endpoint(const Endpoint& endpoint) {
   switch (endpoint.kind) {
     case Endpoint::Kind::kUnix:
     case Endpoint::Kind::kScx:
-      return open_unix_channel(endpoint.path, AfterEof::kFinished);
+      return open_unix_channel(endpoint.path);
     case Endpoint::Kind::kTty:
       if (auto checked = expect_file_type(endpoint.path, is_character_device,
                                           "a character device", endpoint);

@@ -14,9 +14,10 @@ class PipeChannel final : public Channel {
  public:
   PipeChannel(UniqueFd in, UniqueFd out, std::string path)
       : to_guest_(std::move(in)), from_guest_(std::move(out)), path_(std::move(path)) {}
+  IoResult read(std::span<char> buffer) override { return read_fd_into(from_guest_.get(), buffer); }
+  IoResult write(std::string_view bytes) override { return write_fd_from(to_guest_.get(), bytes); }
   int read_fd() const override { return from_guest_.get(); }
   int write_fd() const override { return to_guest_.get(); }
-  AfterEof after_eof() const override { return AfterEof::kFinished; }
   std::string description() const override { return "pipe " + path_ + ".{in,out}"; }
 
  private:

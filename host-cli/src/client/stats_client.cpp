@@ -91,14 +91,13 @@ Status StatsClient::wait_for(int fd, short events, const Deadline& deadline,
 
 Status StatsClient::write_all(std::string_view bytes, const Deadline& deadline) {
   while (!bytes.empty()) {
-    const ssize_t n = ::write(channel_->write_fd(), bytes.data(), bytes.size());
-    if (n > 0) {
-      bytes.remove_prefix(static_cast<std::size_t>(n));
+    const IoResult written = channel_->write(bytes);
+    if (written.kind == IoResult::Kind::kDone) {
+      bytes.remove_prefix(written.bytes);
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      return Transport{"write to " + channel_->description(), errno};
+    if (written.kind == IoResult::Kind::kFailed) {
+      return Transport{"write to " + channel_->description(), written.error};
     }
     if (auto ready = wait_for(channel_->write_fd(), POLLOUT, deadline,
                               Awaited::kPeerTakingRequest);
@@ -122,17 +121,16 @@ Result<std::string> StatsClient::read_line(const Deadline& deadline, Awaited awa
     if (auto ready = wait_for(channel_->read_fd(), POLLIN, deadline, awaited); !ready) {
       return std::move(ready).error();
     }
-    const ssize_t n = ::read(channel_->read_fd(), buffer, sizeof buffer);
-    if (n > 0) {
-      framer_.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
-      continue;
+    const IoResult read = channel_->read(buffer);
+    switch (read.kind) {
+      case IoResult::Kind::kDone: framer_.feed(std::string_view(buffer, read.bytes)); break;
+      case IoResult::Kind::kWouldBlock: break;
+      case IoResult::Kind::kEof:
+        return Transport{channel_->description() + " closed the connection while waiting for " +
+                         std::string(awaited_text(awaited))};
+      case IoResult::Kind::kFailed:
+        return Transport{"read from " + channel_->description(), read.error};
     }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-    if (n == 0) {
-      return Transport{channel_->description() + " closed the connection while waiting for " +
-                       std::string(awaited_text(awaited))};
-    }
-    return Transport{"read from " + channel_->description(), errno};
   }
 }
 
@@ -144,9 +142,9 @@ void StatsClient::discard_stale() {
   }
   framer_.reset();
   for (;;) {
-    const ssize_t n = ::read(channel_->read_fd(), buffer, sizeof buffer);
-    if (n <= 0) break;
-    dropped += static_cast<std::size_t>(n);
+    const IoResult read = channel_->read(buffer);
+    if (read.kind != IoResult::Kind::kDone) break;
+    dropped += read.bytes;
   }
   if (dropped > 0) {
     ++discarded_lines_;
