@@ -7,8 +7,8 @@
 #include <string>
 
 #include "ktstats/line_framer.hpp"
-#include "ktstats/request.hpp"
-#include "ktstats/response.hpp"
+#include "wire/request.hpp"
+#include "wire/response.hpp"
 
 namespace {
 

@@ -15,7 +15,7 @@
 
 #include "cli/exit_status.hpp"
 #include "ktstats/relay_line.hpp"
-#include "ktstats/response.hpp"
+#include "wire/response.hpp"
 #include "line_peer.hpp"
 
 namespace ktstats::cli {

@@ -32,7 +32,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ktstats/line_framer.hpp"
-#include "ktstats/request.hpp"
+#include "wire/request.hpp"
 #include "ktstats/unique_fd.hpp"
 
 namespace {

@@ -10,7 +10,7 @@
 #include "cli/request_arg.hpp"
 #include "client/endpoint.hpp"
 #include "ktstats/duration.hpp"
-#include "ktstats/request.hpp"
+#include "wire/request.hpp"
 #include "ktstats/utf8.hpp"
 
 namespace {

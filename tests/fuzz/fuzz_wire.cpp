@@ -6,10 +6,10 @@
 
 #include "ktstats/line_framer.hpp"
 #include "ktstats/relay_line.hpp"
-#include "ktstats/request.hpp"
-#include "ktstats/response.hpp"
 #include "ktstats/terminal_text.hpp"
 #include "ktstats/utf8.hpp"
+#include "wire/request.hpp"
+#include "wire/response.hpp"
 
 namespace {
 

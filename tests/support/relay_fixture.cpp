@@ -6,7 +6,7 @@
 
 #include "ktstats/json_line.hpp"
 #include "ktstats/relay_line.hpp"
-#include "ktstats/response.hpp"
+#include "wire/response.hpp"
 
 namespace ktstats::test {
 

@@ -13,7 +13,7 @@
 #include "render/json_text.hpp"
 #include "ktstats/json_line.hpp"
 #include "ktstats/relay_line.hpp"
-#include "ktstats/response.hpp"
+#include "wire/response.hpp"
 #include "ktstats/terminal_text.hpp"
 #include "render/render.hpp"
 #include "client/stats_client.hpp"

@@ -11,7 +11,7 @@
 
 #include "cli/request_arg.hpp"
 #include "ktstats/duration.hpp"
-#include "ktstats/request.hpp"
+#include "wire/request.hpp"
 #include "ktstats/terminal_text.hpp"
 
 namespace ktstats::cli {

@@ -10,7 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ktstats/json_line.hpp"
-#include "ktstats/response.hpp"
+#include "wire/response.hpp"
 #include "ktstats/terminal_text.hpp"
 
 namespace ktstats::cli {

@@ -13,7 +13,7 @@
 #include "ktstats/channel.hpp"
 #include "ktstats/line_framer.hpp"
 #include "ktstats/relay_line.hpp"
-#include "ktstats/request.hpp"
+#include "wire/request.hpp"
 
 namespace ktstats::cli {
 

@@ -1,4 +1,4 @@
-#include "ktstats/response.hpp"
+#include "wire/response.hpp"
 
 #include <limits>
 

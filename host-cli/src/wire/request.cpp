@@ -1,4 +1,4 @@
-#include "ktstats/request.hpp"
+#include "wire/request.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>

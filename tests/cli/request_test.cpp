@@ -1,4 +1,4 @@
-#include "ktstats/request.hpp"
+#include "wire/request.hpp"
 
 #include <gtest/gtest.h>
 

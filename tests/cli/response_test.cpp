@@ -1,4 +1,4 @@
-#include "ktstats/response.hpp"
+#include "wire/response.hpp"
 
 #include <gtest/gtest.h>
 
@@ -124,6 +124,21 @@ TEST(DecodeRespPayload, NullRespIsAPayload) {
   auto payload = decode_resp_payload(R"({"errno":0,"args":{"resp":null}})");
   ASSERT_TRUE(payload.ok());
   EXPECT_TRUE(payload->is_null());
+}
+
+// Scalars and arrays are JSON, but no response envelope.
+TEST(DecodeResponse, ScalarsAndArraysAreNotResponses) {
+  for (const char* line : {"[1,2,3]", "3.25", R"("a string")"}) {
+    auto response = decode_response(line);
+    ASSERT_FALSE(response.ok());
+    EXPECT_TRUE(std::holds_alternative<Protocol>(response.error())) << line;
+  }
+}
+
+TEST(DecodeRespPayload, ArgsNotAnObjectIsMissingResp) {
+  auto payload = decode_resp_payload(R"({"errno":0,"args":"resp"})");
+  ASSERT_FALSE(payload.ok());
+  EXPECT_TRUE(std::holds_alternative<MissingResp>(payload.error()));
 }
 
 }  // namespace
