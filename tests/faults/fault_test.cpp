@@ -2,17 +2,21 @@
 // hostile scheduler behind the relay, or a broken or hostile host in front
 // of it. Every test checks the specific outcome, that the relay is still
 // there with bounded memory, and that the next good request is answered.
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 #include <optional>
 
 #include <boost/json/parse.hpp>
 
+#include "ktstats/relay_line.hpp"
 #include "relay_fixture.hpp"
 #include "vmm_bridge.hpp"
 
@@ -231,6 +235,69 @@ TEST_F(RelayFixture, PortVanishesAndReturns) {
   auto host = LinePeer(returned.accept());
   EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1) << "a new session";
   EXPECT_EQ(::kill(relay->pid(), 0), 0);
+}
+
+}  // namespace
+}  // namespace ktstats::test
+
+namespace ktstats::test {
+namespace {
+
+// Blank lines, which the relay takes in and answers with nothing, until it
+// stops taking them: true once the host's socket has stayed full for
+// `quiet`, false if the relay went on reading past `limit` bytes.
+bool fill_until_the_relay_stops_reading(LinePeer& host, std::chrono::milliseconds quiet,
+                                        std::size_t limit) {
+  const std::string blanks(64 * 1024, '\n');
+  for (std::size_t sent = 0; sent < limit;) {
+    const ssize_t n = ::send(host.fd(), blanks.data(), blanks.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) return false;
+    pollfd pfd{host.fd(), POLLOUT, 0};
+    if (::poll(&pfd, 1, static_cast<int>(quiet.count())) == 0) return true;
+  }
+  return false;
+}
+
+// A host on a Unix-socket port asks for large answers, reads none of them
+// (the relay's output backs up past its 256 KiB mark, so it stops reading
+// the host), then leaves. The relay must see it go and serve the next
+// host at once: the stuck host costs its own session, never the relay.
+TEST_F(RelayFixture, HostThatStopsReadingThenLeavesCostsOnlyItsOwnSession) {
+  start_scheduler();
+  start_relay();
+  {
+    auto stuck = next_session();
+    std::string burst;
+    // 200,000-byte answers, under the line cap: 4 MB asked for.
+    for (int i = 0; i < 20; ++i) burst += R"({"req":"stats","args":{"fault":"oversize:200000"}})" "\n";
+    ASSERT_TRUE(stuck.write(burst));
+    ASSERT_TRUE(fill_until_the_relay_stops_reading(stuck, 500ms, std::size_t{64} << 20))
+        << "the relay kept reading a host that reads nothing";
+  }
+  const auto left = std::chrono::steady_clock::now();
+  auto fd = port.accept(5s);
+  ASSERT_TRUE(fd.valid()) << "the relay did not come back for the next host: " << relay->stderr_text();
+  LinePeer next(std::move(fd));
+  ASSERT_TRUE(next.write(encode_control_line(OpenLine{"next"}) + "\n" + kStats + "\n"));
+  const auto echo = next.read_line(5s);
+  const auto answer = next.read_line(5s);
+  const auto waited =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - left);
+  ASSERT_TRUE(echo.has_value() && answer.has_value()) << relay->stderr_text();
+  EXPECT_TRUE(decode_open_reply(*echo).has_value()) << *echo;
+  EXPECT_EQ(field(payload(*answer), "session_reads"), 1) << *answer;
+  // A second is the aim; five leave room for a loaded machine.
+  EXPECT_LT(waited, 5s);
+  std::cout << "the next host was answered " << waited.count() << " ms after the stuck one left\n";
+  EXPECT_EQ(::kill(relay->pid(), 0), 0) << "the relay is gone: " << relay->stderr_text();
+  if (!kSanitizerBuild) {
+    EXPECT_LE(rss_kib(relay->pid()), kRelayRssLimitKib);
+  }
 }
 
 }  // namespace
