@@ -42,6 +42,8 @@ struct Config {
   std::size_t one_shots = 200;
   std::string socat = "/usr/bin/socat";
   bool round_trips_only = false;
+  // Another ktstats-relay binary (an earlier commit's) timed beside this one.
+  std::string baseline_relay;
 };
 
 // Thrown, not exit()ed: the destructors kill the processes started so far.
@@ -82,9 +84,10 @@ Contender bridged(std::string name, const std::string& port_path, std::vector<st
   return contender;
 }
 
-Contender relay(const std::string& port_path, const std::string& scheduler_socket) {
-  return bridged("ktstats-relay", port_path,
-                 {relay_path(), "--port", port_path, "--socket", scheduler_socket, "--log-level", "warn"});
+Contender relay(const std::string& port_path, const std::string& scheduler_socket,
+                const std::string& binary = relay_path(), std::string name = "ktstats-relay") {
+  return bridged(std::move(name), port_path,
+                 {binary, "--port", port_path, "--socket", scheduler_socket, "--log-level", "warn"});
 }
 
 Contender forwarder(const std::string& port_path, const std::string& scheduler_socket) {
@@ -98,7 +101,28 @@ Contender socat(const Config& config, const std::string& port_path, const std::s
 
 const char* verdict(bool met) { return met ? "met" : "**missed**"; }
 
+struct Summaries {
+  std::string tag;
+  Summary relay;
+  Summary baseline;
+};
+
+// This relay against the baseline binary, timed in the same interleaved run.
+void print_baseline(const Config& config, const std::vector<Summaries>& rows) {
+  std::printf("### 1a. This relay against the baseline relay (%s), same run\n\n",
+              config.baseline_relay.c_str());
+  std::printf("| response | this relay (b) | baseline relay (e) | (b)/(e) median | (b)/(e) p99 |\n");
+  std::printf("|---|---|---|---|---|\n");
+  for (const auto& row : rows) {
+    std::printf("| %s B | %.1f / %.1f | %.1f / %.1f | %.2f | %.2f |\n", row.tag.c_str(), row.relay.median,
+                row.relay.p99, row.baseline.median, row.baseline.p99, row.relay.median / row.baseline.median,
+                row.relay.p99 / row.baseline.p99);
+  }
+  std::printf("\n");
+}
+
 void round_trips(const Config& config, const TempDir& dir) {
+  std::vector<Summaries> against_baseline;
   std::printf("## 1. Request round trip (µs, median / p99)\n\n");
   std::printf("| response | direct (a) | relay (b) | socat (c) | minimal forwarder (d) | (b)/(a) median | "
               "(b)/(c) median | (b)/(c) p99 | (b)/(d) median | requests each | target |\n");
@@ -111,6 +135,10 @@ void round_trips(const Config& config, const TempDir& dir) {
     contenders.push_back(relay(dir / ("relay-port-" + tag), dir / ("sched-" + tag)));
     contenders.push_back(socat(config, dir / ("socat-port-" + tag), dir / ("sched-" + tag)));
     contenders.push_back(forwarder(dir / ("forwarder-port-" + tag), dir / ("sched-" + tag)));
+    if (!config.baseline_relay.empty()) {
+      contenders.push_back(relay(dir / ("baseline-port-" + tag), dir / ("sched-" + tag),
+                                 config.baseline_relay, "baseline ktstats-relay"));
+    }
     std::vector<TimedClient*> clients;
     for (auto& contender : contenders) {
       warm_up(contender.timed, kRequest, bytes, 100);
@@ -122,6 +150,9 @@ void round_trips(const Config& config, const TempDir& dir) {
     const auto b = summarize(contenders[1].timed.samples);
     const auto c = summarize(contenders[2].timed.samples);
     const auto d = summarize(contenders[3].timed.samples);
+    if (!config.baseline_relay.empty()) {
+      against_baseline.push_back({tag, b, summarize(contenders[4].timed.samples)});
+    }
     const bool met = b.median <= c.median && (bytes != 64 || b.median <= 1.3 * a.median);
     std::printf("| %s B | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.2f | %.2f | %.2f | %.2f "
                 "| %zu | %s%s |\n",
@@ -130,6 +161,7 @@ void round_trips(const Config& config, const TempDir& dir) {
                 bytes == 64 ? "(b) <= 1.3 (a) and (b) <= (c): " : "(b) <= (c): ", verdict(met));
   }
   std::printf("\n");
+  if (!against_baseline.empty()) print_baseline(config, against_baseline);
 }
 
 struct OneShot {
@@ -238,6 +270,9 @@ int main(int argc, char** argv) {
   app.add_option("--one-shots", config.one_shots, "Runs of each one-shot command")->capture_default_str();
   app.add_option("--socat", config.socat, "The socat program")->capture_default_str();
   app.add_flag("--round-trips-only", config.round_trips_only, "Measure the round trips (section 1) only");
+  app.add_option("--baseline-relay", config.baseline_relay,
+                 "Another ktstats-relay binary (an earlier commit's) to time beside this one")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   if (::access(config.socat.c_str(), X_OK) != 0) fail(config.socat + " not found (apt-get install -y socat)");
 
