@@ -81,7 +81,14 @@ TEST(DecodeResponse, RelayErrorKindsAreTheDirectFaultsTypes) {
   const auto closed = error_as<Transport>(decode(RelayErrorKind::kClosed));
   EXPECT_EQ(closed.relay_reason, "the reason");
   EXPECT_EQ(closed.error, 0);
-  EXPECT_EQ(error_as<RelayQueueFull>(decode(RelayErrorKind::kQueueFull)).reason, "the reason");
+  const auto queue_full = error_as<RelayQueueFull>(decode(RelayErrorKind::kQueueFull));
+  EXPECT_EQ(queue_full.reason, "the reason");
+  EXPECT_FALSE(queue_full.session_limit);
+  const auto session_limit = error_as<RelayQueueFull>(decode(RelayErrorKind::kSessionLimit));
+  EXPECT_EQ(session_limit.reason, "the reason");
+  EXPECT_TRUE(session_limit.session_limit);
+  EXPECT_NE(error_as<Protocol>(decode(RelayErrorKind::kNoSession)).what.find("the reason"),
+            std::string::npos);
   EXPECT_EQ(error_as<RequestTooLarge>(decode(RelayErrorKind::kRequestTooLarge)).relay_reason,
             "the reason");
   // ktstr's relay, or a kind from a newer relay: no scheduler, as ktstr means it.

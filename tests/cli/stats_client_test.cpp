@@ -104,17 +104,36 @@ TEST_F(StatsClientTest, RelayErrorLineIsNoScheduler) {
   EXPECT_EQ(e->reason, "no scheduler running");
 }
 
-TEST_F(StatsClientTest, SyncDropsEverythingBeforeTheEcho) {
+// The open line's id, if the line is one.
+std::optional<std::string> open_id(const std::optional<std::string>& line) {
+  if (!line) return std::nullopt;
+  auto control = decode_control_line(*line);
+  auto* open = control ? std::get_if<OpenLine>(&*control) : nullptr;
+  if (open == nullptr) return std::nullopt;
+  return open->id;
+}
+
+std::string open_echo(const std::string& id) {
+  return encode_open_reply({id, "0.2.0", 64});
+}
+
+bool is_16_hex(const std::string& id) {
+  return id.size() == 16 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The relay's part: the open first, stale lines before its echo dropped,
+// the request straight after it, the close when the client goes.
+TEST_F(StatsClientTest, OpensASessionUsesItAndClosesIt) {
   auto c = client(true);
-  std::thread relay([this] {
-    auto sync = peer().read_line();
-    ASSERT_TRUE(sync.has_value());
-    auto nonce = decode_sync_request(*sync);
-    ASSERT_TRUE(nonce.has_value()) << *sync;
-    // A stale answer and a foreign echo come first, then ours.
+  std::string id;
+  std::thread relay([this, &id] {
+    auto opened = open_id(peer().read_line());
+    ASSERT_TRUE(opened.has_value());
+    id = *opened;
+    // A stale answer and another host's echo come first, then ours.
     peer().send_line(R"({"errno":0,"args":{"resp":"stale"}})");
-    peer().send_line(encode_sync_reply({"someone-else", "1"}));
-    peer().send_line(encode_sync_reply({*nonce, "9.9"}));
+    peer().send_line(open_echo("someone-else"));
+    peer().send_line(open_echo(id));
     EXPECT_EQ(peer().read_line(), R"({"req":"stats"})");
     peer().send_line(R"({"errno":0,"args":{"resp":"fresh"}})");
   });
@@ -123,6 +142,54 @@ TEST_F(StatsClientTest, SyncDropsEverythingBeforeTheEcho) {
   ASSERT_TRUE(payload.ok()) << describe(payload.error());
   EXPECT_EQ(payload->as_string(), "fresh");
   EXPECT_EQ(c->discarded_lines(), 2u);
+  EXPECT_TRUE(is_16_hex(id)) << id;
+  EXPECT_EQ(c->session_id(), id);
+  c.reset();
+  EXPECT_EQ(peer().read_line(), encode_control_line(CloseLine{id})) << "closed as the client goes";
+}
+
+// ping's question: the relay's name, version and session limit.
+TEST_F(StatsClientTest, SyncSaysWhatTheRelayIs) {
+  auto c = client(true);
+  std::thread relay([this] {
+    auto id = open_id(peer().read_line());
+    ASSERT_TRUE(id.has_value());
+    peer().send_line(encode_open_reply({*id, "0.2.0", 7}));
+  });
+  auto info = c->sync(Deadline::after(5s));
+  relay.join();
+  ASSERT_TRUE(info.ok()) << describe(info.error());
+  EXPECT_EQ(info->relay, "ktstats-relay");
+  EXPECT_EQ(info->version, "0.2.0");
+  EXPECT_EQ(info->max_sessions, 7u);
+}
+
+// A request that timed out here may still be answered: the next exchange
+// opens the same session again as a sync point, and the late answer comes
+// before that echo.
+TEST_F(StatsClientTest, AfterATimeoutTheSameOpenDropsTheLateAnswer) {
+  auto c = client(true);
+  std::thread relay([this] {
+    auto id = open_id(peer().read_line());
+    ASSERT_TRUE(id.has_value());
+    peer().send_line(open_echo(*id));
+    EXPECT_EQ(peer().read_line(), R"({"req":"stats"})");
+    // Not answered until the client has given up and opened again.
+    auto again = open_id(peer().read_line());
+    ASSERT_EQ(again, id) << "the same open, sent again";
+    peer().send_line(R"({"errno":0,"args":{"resp":"late"}})");
+    peer().send_line(open_echo(*id));
+    EXPECT_EQ(peer().read_line(), R"({"req":"stats"})");
+    peer().send_line(R"({"errno":0,"args":{"resp":"fresh"}})");
+  });
+  auto first = c->call({"stats", {}}, Deadline::after(200ms));
+  ASSERT_NE(error_as<Timeout>(first), nullptr);
+  EXPECT_EQ(error_as<Timeout>(first)->awaited, Awaited::kAnswer);
+  EXPECT_TRUE(c->resyncs());
+  auto second = c->call({"stats", {}}, Deadline::after(5s));
+  relay.join();
+  ASSERT_TRUE(second.ok()) << describe(second.error());
+  EXPECT_EQ(second->as_string(), "fresh");
 }
 
 TEST_F(StatsClientTest, SilentPeerTimesOutWithWhatItWaitedFor) {
@@ -168,25 +235,136 @@ TEST_F(StatsClientTest, InterruptCancelsABlockedRequest) {
 namespace ktstats::cli {
 namespace {
 
-TEST_F(StatsClientTest, SyncIsSentAgainWhenItsEchoIsLost) {
+TEST_F(StatsClientTest, OpenIsSentAgainWithTheSameIdWhenItsEchoIsLost) {
   auto c = client(true);
   std::thread relay([this] {
     auto first = peer().read_line();  // lost: never answered
-    ASSERT_TRUE(first.has_value());
+    ASSERT_TRUE(open_id(first).has_value()) << first.value_or("(none)");
     auto again = peer().read_line(3s);
-    ASSERT_EQ(again, first) << "the same sync line, sent again";
-    auto nonce = decode_sync_request(*again);
-    ASSERT_TRUE(nonce.has_value());
+    ASSERT_EQ(again, first) << "the same open line, sent again";
+    const auto id = *open_id(again);
     // Both echoes come back; only the answer may be taken as the answer.
-    peer().send_line(encode_sync_reply({*nonce, "1"}));
+    peer().send_line(open_echo(id));
     EXPECT_EQ(peer().read_line(), R"({"req":"stats"})");
-    peer().send_line(encode_sync_reply({*nonce, "1"}));
+    peer().send_line(open_echo(id));
     peer().send_line(R"({"errno":0,"args":{"resp":"fresh"}})");
   });
   auto payload = c->call({"stats", {}}, Deadline::after(5s));
   relay.join();
   ASSERT_TRUE(payload.ok()) << describe(payload.error());
   EXPECT_EQ(payload->as_string(), "fresh");
+}
+
+// A relay without sessions (0.1.x) forwards the open line to the scheduler,
+// which answers it with an error; and it answers the open sent again too.
+// The client falls back to the sync line once, and the answers to the
+// opens are dropped before the sync echo.
+TEST_F(StatsClientTest, FallsBackToSyncOnceWhenTheRelayDoesNotKnowSessions) {
+  auto c = client(true);
+  const std::string not_a_request = R"({"errno":22,"args":{"resp":"request has no \"req\""}})";
+  std::vector<std::string> sent;
+  std::thread relay([&] {
+    auto first = peer().read_line();
+    auto again = peer().read_line(3s);  // the echo is "slow": the open comes again
+    ASSERT_TRUE(open_id(first).has_value());
+    ASSERT_EQ(again, first);
+    peer().send_line(not_a_request);
+    peer().send_line(not_a_request);
+    auto sync = peer().read_line();
+    ASSERT_TRUE(sync.has_value());
+    auto nonce = decode_sync_request(*sync);
+    ASSERT_TRUE(nonce.has_value()) << *sync;
+    peer().send_line(encode_sync_reply({*nonce, "0.1.0"}));
+    for (int i = 0; i < 2; ++i) {
+      auto line = peer().read_line();
+      ASSERT_TRUE(line.has_value());
+      sent.push_back(*line);
+      peer().send_line(R"({"errno":0,"args":{"resp":"fresh"}})");
+    }
+  });
+  auto one = c->call({"stats", {}}, Deadline::after(5s));
+  auto two = c->call({"stats", {}}, Deadline::after(5s));
+  relay.join();
+  ASSERT_TRUE(one.ok()) << describe(one.error());
+  ASSERT_TRUE(two.ok()) << describe(two.error());
+  EXPECT_EQ(one->as_string(), "fresh");
+  EXPECT_EQ(two->as_string(), "fresh");
+  EXPECT_EQ(sent, (std::vector<std::string>{R"({"req":"stats"})", R"({"req":"stats"})"}))
+      << "one fallback: no open and no sync before the second request";
+  c.reset();
+  EXPECT_FALSE(peer().read_line(100ms).has_value()) << "no close line for such a relay";
+}
+
+// An error line left by an earlier host may come before our open's echo and
+// look like a relay without sessions: the fallback's sync wait sees our
+// open's echo instead, and the client opens again.
+TEST_F(StatsClientTest, AStaleErrorBeforeTheOpenEchoIsNoFallback) {
+  auto c = client(true);
+  std::thread relay([this] {
+    auto id = open_id(peer().read_line());
+    ASSERT_TRUE(id.has_value());
+    peer().send_line(encode_relay_error(RelayErrorKind::kTimeout, "an earlier host's"));
+    peer().send_line(open_echo(*id));
+    auto sync = peer().read_line();
+    ASSERT_TRUE(sync.has_value());
+    auto nonce = decode_sync_request(*sync);
+    ASSERT_TRUE(nonce.has_value()) << *sync;
+    peer().send_line(encode_sync_reply({*nonce, "0.2.0"}));
+    EXPECT_EQ(open_id(peer().read_line()), id) << "the session selected again";
+    peer().send_line(open_echo(*id));
+    EXPECT_EQ(peer().read_line(), R"({"req":"stats"})");
+    peer().send_line(R"({"errno":0,"args":{"resp":"fresh"}})");
+  });
+  auto payload = c->call({"stats", {}}, Deadline::after(5s));
+  relay.join();
+  ASSERT_TRUE(payload.ok()) << describe(payload.error());
+  EXPECT_EQ(payload->as_string(), "fresh");
+  const std::string id = c->session_id();
+  c.reset();
+  EXPECT_EQ(peer().read_line(), encode_control_line(CloseLine{id}));
+}
+
+// Past the relay's session limit: the error, exit 75 with a hint, and no
+// fallback to sync.
+TEST_F(StatsClientTest, SessionLimitIsTheErrorNotAFallback) {
+  auto c = client(true);
+  std::thread relay([this] {
+    auto id = open_id(peer().read_line());
+    ASSERT_TRUE(id.has_value());
+    peer().send_line(encode_relay_error(RelayErrorKind::kSessionLimit, "64 sessions open"));
+  });
+  auto payload = c->call({"stats", {}}, Deadline::after(5s));
+  relay.join();
+  const auto* e = error_as<RelayQueueFull>(payload);
+  ASSERT_NE(e, nullptr) << (payload.ok() ? "ok" : describe(payload.error()));
+  EXPECT_TRUE(e->session_limit);
+  EXPECT_EQ(exit_status(payload.error()), EX_TEMPFAIL);
+  EXPECT_EQ(error_line(payload.error(), c->endpoint()),
+            "ktstats: the relay reports: 64 sessions open (the relay has as many sessions open "
+            "as its --max-sessions allows; close some or raise --max-sessions)");
+  const std::string id = c->session_id();
+  c.reset();
+  // The next line is the close (harmless for an id that is not open), not a sync.
+  EXPECT_EQ(peer().read_line(), encode_control_line(CloseLine{id}));
+}
+
+// --no-sync: plain scx_stats lines, and nothing else, through a relay too.
+TEST_F(StatsClientTest, WithoutSyncOnlyTheRequestGoesOut) {
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), 0);
+  test::LinePeer relay_side{UniqueFd(pair[1])};
+  auto c = StatsClient::over(std::make_unique<SingleFdChannel>(UniqueFd(pair[0]), "test peer"),
+                             {Endpoint::Kind::kUnix, "p", "test"}, false, *interrupt_);
+  std::thread relay([&relay_side] {
+    EXPECT_EQ(relay_side.read_line(), R"({"req":"stats"})");
+    relay_side.send_line(R"({"errno":0,"args":{"resp":"fresh"}})");
+  });
+  auto payload = c->call({"stats", {}}, Deadline::after(5s));
+  relay.join();
+  ASSERT_TRUE(payload.ok()) << describe(payload.error());
+  EXPECT_FALSE(c->resyncs());
+  c.reset();
+  EXPECT_FALSE(relay_side.read_line(100ms).has_value()) << "no close line";
 }
 
 }  // namespace

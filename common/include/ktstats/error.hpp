@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -37,15 +38,24 @@ struct NoScheduler {
 };
 
 // The relay's queue for this session was full: too many requests sent
-// without waiting for their answers.
+// without waiting for their answers. Or, with session_limit, the relay had
+// as many sessions open as it allows and refused ours.
 struct RelayQueueFull {
   std::string reason;
+  bool session_limit = false;
+};
+
+// What a request asked the scheduler for, as far as messages need it.
+struct Asked {
+  std::string verb;  // "stats", "stats_meta"; empty when not known
+  std::map<std::string, std::string> args;
 };
 
 // The scheduler answered with a non-zero errno.
 struct SchedulerError {
   int errno_value;
   boost::json::value args;
+  Asked asked = {};  // the request it answers; the hint depends on it
 };
 
 // A successful envelope whose args carry no "resp".
@@ -58,7 +68,7 @@ struct Cancelled {};
 // What a timed-out wait was for; the hint depends on it.
 enum class Awaited {
   kUnnamed,
-  kSyncEcho,           // the relay's echo of our sync line
+  kSyncEcho,           // the relay's echo of our open or sync line
   kAnswer,             // the answer to a request
   kPeerTakingRequest,  // the peer to read the request we are writing
 };
@@ -87,8 +97,10 @@ struct Protocol {
 using Error = std::variant<RequestTooLarge, ResponseTooLarge, NoScheduler, RelayQueueFull,
                            SchedulerError, MissingResp, Cancelled, Timeout, Transport, Protocol>;
 
-// One line for people. Text that came from the peer is escaped, so the
-// result is safe to print to a terminal.
+// For people: one line, except a scheduler's error text of several lines,
+// which keeps them, each after the first indented by two spaces. Text that
+// came from the peer is escaped, so the result is safe to print to a
+// terminal.
 std::string describe(const Error& error);
 
 }  // namespace ktstats

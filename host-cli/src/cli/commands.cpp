@@ -120,13 +120,19 @@ class Runner {
       std::snprintf(rtt, sizeof rtt, "%.3f ms", rtt_ms);
       const std::string name =
           reply->relay.empty() ? "unnamed relay" : escape_for_terminal(reply->relay, 64);
-      return print(name + " " + escape_for_terminal(reply->version, 64) + " via " +
+      const std::string limit =
+          reply->max_sessions ? " (" + std::to_string(*reply->max_sessions) + " sessions at most)"
+                              : "";
+      return print(name + " " + escape_for_terminal(reply->version, 64) + limit + " via " +
                    escape_for_terminal(invocation_.endpoint.uri) + ": " + rtt);
     }
     boost::json::object line;
     // The name the relay's echo gives; null when it names none.
     line["relay"] = reply->relay.empty() ? boost::json::value() : boost::json::value(reply->relay);
     line["version"] = reply->version;
+    // Null from a relay without sessions, or with sync off (a sync line asks).
+    line["max_sessions"] =
+        reply->max_sessions ? boost::json::value(*reply->max_sessions) : boost::json::value();
     line["rtt_ms"] = rtt_ms;
     return print(render(line));
   }

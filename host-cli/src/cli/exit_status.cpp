@@ -57,11 +57,20 @@ struct HintOf {
   std::string operator()(const NoScheduler&) const {
     return "start the scheduler in the guest; the relay answers as soon as its socket is there";
   }
-  std::string operator()(const RelayQueueFull&) const {
+  std::string operator()(const RelayQueueFull& e) const {
+    if (e.session_limit) {
+      return "the relay has as many sessions open as its --max-sessions allows; close some or "
+             "raise --max-sessions";
+    }
     return "another program on this port sends requests without waiting for the answers";
   }
-  std::string operator()(const SchedulerError&) const {
-    return "check --target and --arg against 'ktstats meta'";
+  // Upstream answers every failure with EINVAL, and only its free text says
+  // which: the target and args are the one part of a request a user chose,
+  // so the hint comes where they were given, and never for a request that
+  // named none (the scheduler failed on its own) or for stats_meta.
+  std::string operator()(const SchedulerError& e) const {
+    if (e.asked.verb == "stats" && !e.asked.args.empty()) return "check --target and --arg";
+    return "";
   }
   std::string operator()(const MissingResp&) const {
     return "the scheduler's answer has no payload; is it an scx_stats server?";
@@ -95,7 +104,11 @@ struct HintOf {
 int exit_status(const Error& error) { return std::visit(StatusOf{}, error); }
 
 std::string error_line(const Error& error, const Endpoint& endpoint) {
-  return "ktstats: " + describe(error) + " (" + std::visit(HintOf{endpoint}, error) + ")";
+  auto line = "ktstats: " + describe(error);
+  const auto hint = std::visit(HintOf{endpoint}, error);
+  if (hint.empty()) return line;
+  // After text of several lines, the hint gets a line of its own.
+  return line + (line.find('\n') == std::string::npos ? " (" : "\n  (") + hint + ")";
 }
 
 int report(const Error& error, const Endpoint& endpoint) {

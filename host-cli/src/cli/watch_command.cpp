@@ -56,10 +56,10 @@ bool worth_retrying(const Error& error) {
          std::holds_alternative<Transport>(error) || std::holds_alternative<RelayQueueFull>(error);
 }
 
-// The session samples are taken on: opened when needed, and opened again
-// after an error that may have broken it (a late answer must not pass for
-// the next one's); the schema is read again with it, as the scheduler may
-// have changed.
+// The session samples are taken on: one for all samples, opened when
+// needed, and opened again after an error that broke it (a late answer must
+// not pass for the next one's); the schema is read again after every error,
+// as the scheduler may have changed.
 class Sampler {
  public:
   Sampler(const Invocation& invocation, const Interrupt& interrupt, bool wants_meta)
@@ -96,9 +96,20 @@ class Sampler {
 
   Error forget(Error error) {
     meta_.reset();
-    // The relay said no scheduler: the session itself is sound.
-    if (!std::holds_alternative<NoScheduler>(error)) client_.reset();
+    if (client_ && !session_survives(error)) client_.reset();
     return error;
+  }
+
+  // The relay answered with an error line (no scheduler, its timeout, a
+  // scheduler that closed), or no answer came in time on a session that
+  // finds its place again with a sync point: the session is sound.
+  bool session_survives(const Error& error) const {
+    if (std::holds_alternative<NoScheduler>(error)) return true;
+    if (!client_->resyncs()) return false;
+    if (const auto* transport = std::get_if<Transport>(&error)) {
+      return !transport->relay_reason.empty();
+    }
+    return !std::holds_alternative<Cancelled>(error);
   }
 
   const Invocation& invocation_;

@@ -42,7 +42,7 @@ Error error_of_kind(RelayErrorLine line) {
       return RequestTooLarge{0, kMaxLineBytes, std::move(line.reason)};
     // Both are temporary for the relay: a host past the session limit may
     // try again later, as with a full queue.
-    case RelayErrorKind::kSessionLimit: return RelayQueueFull{std::move(line.reason)};
+    case RelayErrorKind::kSessionLimit: return RelayQueueFull{std::move(line.reason), true};
     // A host of ours never sends a request outside its session.
     case RelayErrorKind::kNoSession: return Protocol{"relay: " + line.reason};
   }
