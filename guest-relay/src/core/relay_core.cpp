@@ -2,13 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
+#include "ktstats/duration.hpp"
 #include "ktstats/json_line.hpp"
-#include "ktstats/relay_line.hpp"
 
 namespace ktstats::relay {
 namespace {
-
-constexpr std::size_t kCompactAfter = 64 * 1024;
 
 bool is_blank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
@@ -16,319 +16,399 @@ bool is_blank(std::string_view line) {
 
 }  // namespace
 
-RelayCore::RelayCore(RelayEffects& effects, RelayLimits limits, std::string version)
-    : effects_(effects),
-      limits_(limits),
+RelayCore::RelayCore(RelayLimits limits, RelayTiming timing, std::string version)
+    : limits_(limits),
+      timing_(timing),
       version_(std::move(version)),
       host_framer_(limits.max_line),
-      scheduler_framer_(limits.max_line) {}
+      sessions_(limits.max_sessions),
+      links_(limits.max_line) {}
+
+// ---------------------------------------------------------------- host input
 
 bool RelayCore::host_backed_up() const {
-  return host_output_.size() - host_output_sent_ > limits_.host_output_high_water;
+  return host_output_.pending_bytes() > limits_.host_output_high_water;
 }
 
-bool RelayCore::wants_host_input() const { return !host_framer_.has_frame() && !host_backed_up(); }
+bool RelayCore::answers_backed_up() const { return queue_.answers() >= limits_.max_queued_answers; }
 
-void RelayCore::on_host_bytes(std::string_view bytes) {
+bool RelayCore::wants_host_input() const {
+  return !host_framer_.has_frame() && !host_backed_up() && !answers_backed_up();
+}
+
+void RelayCore::on_host_bytes(Clock::time_point now, std::string_view bytes) {
   host_framer_.feed(bytes);
-  take_host_lines();
+  take_host_lines(now);
 }
 
-void RelayCore::take_host_lines() {
-  while (!host_backed_up()) {
+void RelayCore::take_host_lines(Clock::time_point now) {
+  while (!host_backed_up() && !answers_backed_up()) {
     auto frame = host_framer_.next();
     if (!frame) break;
-    if (std::holds_alternative<LineTooLong>(*frame)) {
-      ++counters_.requests;
-      accept_request({Kind::kAnswer,
-                      encode_relay_error(RelayErrorKind::kRequestTooLarge,
-                                         "request line exceeds " +
-                                             std::to_string(limits_.max_line) + " bytes")});
+    if (auto* line = std::get_if<std::string>(&*frame)) {
+      take_line(std::move(*line));
     } else {
-      auto& line = std::get<std::string>(*frame);
-      if (is_blank(line)) continue;
       ++counters_.requests;
-      if (auto nonce = decode_sync_request(line)) {
-        on_sync(std::move(*nonce));
-      } else {
-        accept_request({Kind::kForward, std::move(line)});
-      }
+      queue_.push_answer(selected_.value_or(kNoLink),
+                         encode_relay_error(RelayErrorKind::kRequestTooLarge,
+                                            "request line exceeds " +
+                                                std::to_string(limits_.max_line) + " bytes"));
     }
     // Started at once, so that what the queue holds past this point is
     // only what waits behind the request in progress.
-    pump();
+    pump(now);
   }
-  pump();
+  pump(now);
 }
 
-// ktstats syncs first thing on each connection with a nonce of its own,
-// and sends the same line again while the echo is slow to come. A new nonce
-// is therefore a new host, even when the port never showed the last one
-// leave (a virtio port does not, if the next host attaches before the relay
-// runs): that host must get its own scheduler connection and nothing of
-// what the last one asked for.
+void RelayCore::take_line(std::string line) {
+  if (is_blank(line)) return;
+  auto control = decode_control_line(line);
+  if (!control) {
+    ++counters_.requests;
+    queue_request(std::move(line));
+  } else if (auto* sync = std::get_if<SyncLine>(&*control)) {
+    on_sync(std::move(sync->nonce));
+  } else if (auto* open = std::get_if<OpenLine>(&*control)) {
+    on_open(std::move(open->id));
+  } else if (auto* select = std::get_if<SelectLine>(&*control)) {
+    on_select(select->id);
+  } else if (auto* close = std::get_if<CloseLine>(&*control)) {
+    on_close(std::move(close->id));
+  }
+}
+
+// ktstats 0.1.x syncs first thing on each connection with a nonce of its
+// own, and sends the same line again while the echo is slow to come. A new
+// nonce is therefore a new host on the implicit session, even when the port
+// never showed the last one leave (a virtio port does not, if the next host
+// attaches before the relay runs): that host must get its own scheduler
+// connection and nothing of what the last one asked for.
 void RelayCore::on_sync(std::string nonce) {
-  if (!session_nonce_.empty() && nonce != session_nonce_) replace_session();
-  session_nonce_ = nonce;
-  connect_early();
-  accept_request({Kind::kAnswer, encode_sync_reply({std::move(nonce), version_})});
+  ++counters_.requests;
+  if (!implicit_nonce_.empty() && nonce != implicit_nonce_) replace_implicit_session();
+  implicit_nonce_ = nonce;
+  selected_ = kImplicitLink;
+  connect_early(kImplicitLink);
+  queue_.push_answer(kImplicitLink, encode_sync_reply({std::move(nonce), version_}));
 }
 
-// Like end_session(), but the host input that follows the sync line is the
-// new session's, and so is the port: a line cut short on it is ended, so
-// the echo starts a line of its own.
-void RelayCore::replace_session() {
+// Only the implicit session's work goes: explicit sessions on the port are
+// a host's that speaks sessions, and may well be the one relaying this sync
+// line for an older client. The host output goes too when all of it is the
+// implicit session's; a line cut short on the port is then ended, so the
+// echo starts a line of its own.
+void RelayCore::replace_implicit_session() {
   ++counters_.sessions_replaced_at_sync;
-  spdlog::debug("a sync line with a new nonce: a new host session");
-  drop_session_work();
-  host_output_.clear();
-  host_output_sent_ = 0;
-  if (host_mid_line_) host_output_.push_back('\n');
-  host_mid_line_ = false;
+  spdlog::debug("a sync line with a new nonce: a new host on the implicit session");
+  if (head_ != Head::kIdle && queue_.front().link == kImplicitLink) {
+    head_ = Head::kIdle;
+    queue_.pop_front();
+  }
+  queue_.erase_waiting_of(kImplicitLink);
+  links_.drop(kImplicitLink);
+  if (host_output_.only_implicit_pending()) host_output_.discard_for_new_host();
 }
 
-// A host syncs just before its first request. Connecting now, when the
-// socket is there, lets a line that the scheduler sends on accept arrive
-// while nothing is in flight, where it is dropped, rather than be taken for
-// that request's answer.
-void RelayCore::connect_early() {
-  if (scheduler_connected_ || scheduler_connecting_ || in_flight_) return;
-  const auto connect = effects_.connect_scheduler(false);
-  if (connect.outcome == RelayEffects::Connect::Outcome::kConnected) scheduler_connected_ = true;
+void RelayCore::on_open(std::string id) {
+  ++counters_.requests;
+  std::optional<LinkId> slot = sessions_.find(id);
+  if (!slot) {
+    slot = sessions_.open(id);
+    if (!slot) {
+      queue_.push_answer(kNoLink, encode_relay_error(RelayErrorKind::kSessionLimit,
+                                                     "session limit reached (" +
+                                                         std::to_string(limits_.max_sessions) +
+                                                         " sessions open)"));
+      select_none(std::move(id));
+      return;
+    }
+    ++counters_.sessions_opened;
+    spdlog::debug("session {} opened on link {}", id, *slot);
+  }
+  selected_ = *slot;
+  connect_early(*slot);
+  queue_.push_answer(*slot, encode_open_reply({std::move(id), version_, limits_.max_sessions}));
 }
 
-// Whether the head of the queue is being handled: sent and awaiting its
-// answer, or awaiting the scheduler's socket. After pump() it always is,
-// unless the queue is empty or the host's output is backed up.
-bool RelayCore::head_in_progress() const { return in_flight_ || scheduler_connecting_; }
+void RelayCore::on_select(const std::string& id) {
+  if (auto slot = sessions_.find(id)) {
+    selected_ = *slot;
+  } else {
+    select_none(id);
+  }
+}
 
-void RelayCore::accept_request(Pending pending) {
-  const std::size_t head_bytes = head_in_progress() ? queue_.front().line.size() : 0;
-  const std::size_t waiting = queued_count_ - (head_in_progress() ? 1 : 0);
-  const std::size_t waiting_bytes = queued_bytes_ - head_bytes;
-  if (waiting >= limits_.max_queued) {
-    reject_request("relay queue full (" + std::to_string(limits_.max_queued) +
-                   " requests waiting)");
+// The session's earlier requests are answered first; its slot is given up
+// only when the close reaches the head of the queue.
+void RelayCore::on_close(std::string id) {
+  ++counters_.requests;
+  const auto slot = sessions_.find(id);
+  if (!slot) {
+    queue_.push_answer(kNoLink, encode_close_reply(id));
     return;
   }
-  if (waiting_bytes + pending.line.size() > limits_.max_queued_bytes) {
-    reject_request("relay queue full (requests waiting would hold more than " +
-                   std::to_string(limits_.max_queued_bytes) + " bytes)");
-    return;
-  }
-  ++queued_count_;
-  queued_bytes_ += pending.line.size();
-  queue_.push_back(std::move(pending));
+  sessions_.close(*slot);
+  if (selected_ == slot) select_none(id);
+  queue_.push_close(*slot, std::move(id));
 }
 
-void RelayCore::reject_request(std::string reason) {
-  if (!queue_.empty() && queue_.back().kind == Kind::kRejects && queue_.back().line == reason) {
-    ++queue_.back().repeat;
-    return;
-  }
-  queue_.push_back({Kind::kRejects, std::move(reason)});
+void RelayCore::select_none(std::string id) {
+  selected_.reset();
+  unselected_ = std::move(id);
 }
 
-void RelayCore::pump() {
-  while (!queue_.empty() && !in_flight_ && !scheduler_connecting_ && !host_backed_up()) {
-    Pending& head = queue_.front();
+void RelayCore::queue_request(std::string line) {
+  if (!selected_) {
+    queue_.push_answer(kNoLink, encode_relay_error(RelayErrorKind::kNoSession,
+                                                   "session " + unselected_ + " is not open"));
+    return;
+  }
+  if (queue_.waiting_requests(*selected_) >= limits_.max_queued) {
+    queue_.push_answer(
+        *selected_, encode_relay_error(RelayErrorKind::kQueueFull,
+                                       "relay queue full (" + std::to_string(limits_.max_queued) +
+                                           " requests waiting)"));
+    return;
+  }
+  if (queue_.waiting_request_bytes() + line.size() > limits_.max_queued_bytes) {
+    queue_.push_answer(
+        *selected_, encode_relay_error(RelayErrorKind::kQueueFull,
+                                       "relay queue full (requests waiting would hold more than " +
+                                           std::to_string(limits_.max_queued_bytes) + " bytes)"));
+    return;
+  }
+  queue_.push_request(*selected_, std::move(line));
+}
+
+// ---------------------------------------------------------------- the queue
+
+void RelayCore::pump(Clock::time_point now) {
+  while (!queue_.empty() && head_ == Head::kIdle && !host_backed_up()) {
+    WorkEntry& head = queue_.front();
     switch (head.kind) {
-      case Kind::kForward:
-        if (forward_head()) return;
+      case WorkEntry::Kind::kRequest:
+        start_head(now);
         break;
-      case Kind::kAnswer:
-        emit(head.line);
-        pop_head();
-        break;
-      case Kind::kRejects:
-        emit(encode_relay_error(RelayErrorKind::kQueueFull, head.line));
+      case WorkEntry::Kind::kAnswer:
+        emit(head.link, head.line);
         if (--head.repeat == 0) queue_.pop_front();
         break;
-    }
-  }
-}
-
-// Sends the head request, or starts waiting for the scheduler; false when
-// it was answered with an error instead.
-bool RelayCore::forward_head() {
-  if (!scheduler_connected_) {
-    auto connect = effects_.connect_scheduler(true);
-    switch (connect.outcome) {
-      case RelayEffects::Connect::Outcome::kFailed:
-        emit(encode_relay_error(RelayErrorKind::kNoScheduler, connect.failure));
-        pop_head();
-        return false;
-      case RelayEffects::Connect::Outcome::kWaiting:
-        scheduler_connecting_ = true;
-        return true;
-      case RelayEffects::Connect::Outcome::kConnected:
-        scheduler_connected_ = true;
+      case WorkEntry::Kind::kClose:
+        close_head_session();
         break;
     }
   }
-  send_head();
-  return true;
 }
 
-void RelayCore::send_head() {
-  effects_.send_to_scheduler(queue_.front().line);
-  in_flight_ = true;
-  effects_.start_response_timer();
-}
-
-void RelayCore::on_scheduler_connected() {
-  if (!scheduler_connecting_) return;
-  scheduler_connecting_ = false;
-  scheduler_connected_ = true;
-  send_head();
-}
-
-void RelayCore::on_scheduler_unavailable(const std::string& reason) {
-  if (!scheduler_connecting_) return;
-  scheduler_connecting_ = false;
-  emit(encode_relay_error(RelayErrorKind::kNoScheduler, reason));
-  pop_head();
-  pump();
-}
-
-void RelayCore::pop_head() {
-  const Pending& head = queue_.front();
-  if (head.kind != Kind::kRejects) {
-    --queued_count_;
-    queued_bytes_ -= head.line.size();
+// The head request goes out now if its session's connection is up, or
+// waits for the connection: one that is on its way, or a new one.
+void RelayCore::start_head(Clock::time_point now) {
+  const LinkId id = queue_.front().link;
+  queue_.start_front();
+  head_since_ = now;
+  head_ = Head::kAwaitingConnect;
+  switch (links_.state(id)) {
+    case LinkTable::State::kConnected:
+      send_head(now);
+      break;
+    case LinkTable::State::kDisconnected:
+      links_.connect(id, timing_.scheduler_wait.count() > 0);
+      break;
+    case LinkTable::State::kConnecting:
+    case LinkTable::State::kWaiting:
+      break;
   }
-  queue_.pop_front();
 }
 
-void RelayCore::on_scheduler_bytes(std::string_view bytes) {
-  scheduler_framer_.feed(bytes);
-  while (auto frame = scheduler_framer_.next()) {
+void RelayCore::send_head(Clock::time_point now) {
+  WorkEntry& head = queue_.front();
+  links_.send(head.link, std::move(head.line));
+  head_ = Head::kInFlight;
+  head_since_ = now;
+}
+
+void RelayCore::finish_head(LinkId owner, std::string line) {
+  head_ = Head::kIdle;
+  queue_.pop_front();
+  emit(owner, std::move(line));
+}
+
+void RelayCore::close_head_session() {
+  const LinkId id = queue_.front().link;
+  std::string closed_id = std::move(queue_.front().line);
+  links_.close(id);
+  sessions_.free(id);
+  spdlog::debug("session {} closed on link {}", closed_id, id);
+  queue_.pop_front();
+  emit(id, encode_close_reply(closed_id));
+}
+
+bool RelayCore::head_is(LinkId id, Head state) const {
+  return head_ == state && queue_.front().link == id;
+}
+
+// A host opens or syncs just before its first request. Connecting now,
+// when the socket is there, lets a line that the scheduler sends on accept
+// arrive while nothing is in flight, where it is dropped, rather than be
+// taken for that request's answer. It never waits for an absent socket:
+// the echo is not held back by it.
+void RelayCore::connect_early(LinkId id) {
+  if (links_.state(id) == LinkTable::State::kDisconnected) links_.connect(id, false);
+}
+
+// ---------------------------------------------------------------- links
+
+void RelayCore::on_link_connected(Clock::time_point now, LinkId id) {
+  if (!links_.connecting(id)) {
+    spdlog::debug("link {}: a connect report for no connect asked for", id);
+    return;
+  }
+  links_.at(id).state = LinkTable::State::kConnected;
+  if (head_is(id, Head::kAwaitingConnect)) send_head(now);
+}
+
+void RelayCore::on_link_failed(Clock::time_point now, LinkId id, std::string reason) {
+  if (!links_.connecting(id)) return;
+  const bool could_wait = links_.at(id).connect_may_wait;
+  links_.reset(id);
+  if (!head_is(id, Head::kAwaitingConnect)) return;  // an early connect: silent
+  if (!could_wait && timing_.scheduler_wait.count() > 0) {
+    // The early connect may not wait; the request may.
+    head_since_ = now;
+    links_.connect(id, true);
+    return;
+  }
+  finish_head(id, encode_relay_error(RelayErrorKind::kNoScheduler, reason));
+  pump(now);
+}
+
+void RelayCore::on_link_waiting(LinkId id, std::string reason) {
+  if (links_.state(id) != LinkTable::State::kConnecting) return;
+  links_.at(id).state = LinkTable::State::kWaiting;
+  links_.at(id).wait_reason = std::move(reason);
+}
+
+void RelayCore::on_link_bytes(Clock::time_point now, LinkId id, std::string_view bytes) {
+  if (links_.state(id) != LinkTable::State::kConnected) return;
+  LinkTable::Link& source = links_.at(id);
+  source.framer.feed(bytes);
+  while (auto frame = source.framer.next()) {
     if (auto* line = std::get_if<std::string>(&*frame)) {
       // A blank line is no answer, whenever it comes.
       if (is_blank(*line)) continue;
-      if (!in_flight_) {
-        // Nobody asked (a second answer, or noise): it is no answer to the
-        // next request, which has not been sent yet.
-        ++counters_.stray_scheduler_lines;
-        spdlog::debug("dropped a line the scheduler sent with no request in flight: {}",
-                      line_excerpt(*line));
+      if (head_is(id, Head::kInFlight)) {
+        finish_head(id, std::move(*line));
         continue;
       }
-      answer_in_flight(std::move(*line));
+      // Nobody on this connection asked (a second answer, or noise): it is
+      // no answer to the next request, which has not been sent yet.
+      ++counters_.stray_scheduler_lines;
+      spdlog::debug("link {}: dropped a line sent with no request in flight: {}", id,
+                    line_excerpt(*line));
       continue;
     }
     // The rest of that line may never end, and the next answer would be
     // lost in it: only a new connection is known to be in step.
-    if (in_flight_) {
-      fail_in_flight(RelayErrorKind::kOversize,
-                     "response line exceeds " + std::to_string(limits_.max_line) + " bytes");
+    if (head_is(id, Head::kInFlight)) {
+      finish_head(id, encode_relay_error(
+                          RelayErrorKind::kOversize,
+                          "response line exceeds " + std::to_string(limits_.max_line) + " bytes"));
     } else {
       ++counters_.stray_scheduler_lines;
     }
-    drop_scheduler();
+    links_.drop(id);
     break;
   }
-  pump();
+  pump(now);
 }
 
-void RelayCore::answer_in_flight(std::string line) {
-  effects_.stop_response_timer();
-  in_flight_ = false;
-  emit(std::move(line));
-  pop_head();
+void RelayCore::on_link_closed(Clock::time_point now, LinkId id) {
+  if (links_.state(id) == LinkTable::State::kDisconnected) return;
+  const bool was_connected = links_.state(id) == LinkTable::State::kConnected;
+  links_.reset(id);
+  const std::string closed =
+      encode_relay_error(RelayErrorKind::kClosed, "scheduler closed the connection");
+  if (head_ != Head::kIdle && queue_.front().link == id) finish_head(id, closed);
+  // The requests that were to go over that connection: the scheduler ended
+  // it, and its per-connection state with it.
+  if (was_connected) queue_.answer_waiting_requests(id, closed);
+  pump(now);
 }
 
-void RelayCore::fail_in_flight(RelayErrorKind kind, const std::string& reason) {
-  effects_.stop_response_timer();
-  in_flight_ = false;
-  emit(encode_relay_error(kind, reason));
-  pop_head();
+void RelayCore::link_output_written(LinkId id, std::size_t bytes) {
+  links_.output_written(id, bytes);
 }
 
-void RelayCore::on_scheduler_closed() {
-  const bool was_in_flight = in_flight_;
-  drop_scheduler();
-  if (!was_in_flight) return;
-  const std::string reason = "scheduler closed the connection";
-  fail_in_flight(RelayErrorKind::kClosed, reason);
-  // The queued requests were meant for that scheduler connection.
-  for (Pending& pending : queue_) {
-    if (pending.kind != Kind::kForward) continue;
-    queued_bytes_ -= pending.line.size();
-    pending = {Kind::kAnswer, encode_relay_error(RelayErrorKind::kClosed, reason)};
-    queued_bytes_ += pending.line.size();
-  }
-  pump();
-}
+// ---------------------------------------------------------------- time
 
-void RelayCore::on_response_timeout(std::string_view after) {
-  if (!in_flight_) return;
-  // A late answer must never be taken for the next request's: drop the
-  // connection it would arrive on.
-  drop_scheduler();
-  fail_in_flight(RelayErrorKind::kTimeout,
-                 "no response from the scheduler within " + std::string(after));
-  pump();
-}
-
-void RelayCore::drop_scheduler() {
-  if (!scheduler_connected_ && !scheduler_connecting_) return;
-  effects_.close_scheduler();
-  scheduler_connected_ = false;
-  scheduler_connecting_ = false;
-  scheduler_framer_.reset();
-}
-
-void RelayCore::emit(std::string line) {
-  // With nothing waiting, the line becomes the output: a long answer is
-  // not copied once more on its way to the port.
-  if (host_output_.empty()) {
-    host_output_.swap(line);
+void RelayCore::on_time(Clock::time_point now) {
+  const auto deadline = next_deadline();
+  if (!deadline || now < *deadline) return;
+  const LinkId id = queue_.front().link;
+  if (head_ == Head::kInFlight) {
+    // A late answer must never be taken for the next request's: drop the
+    // connection it would arrive on.
+    links_.drop(id);
+    finish_head(id, encode_relay_error(RelayErrorKind::kTimeout,
+                                       "no response from the scheduler within " +
+                                           format_duration(timing_.response_timeout)));
   } else {
-    host_output_.append(line);
+    std::string reason = std::move(links_.at(id).wait_reason);
+    links_.drop(id);
+    finish_head(id, encode_relay_error(
+                        RelayErrorKind::kNoScheduler,
+                        reason + " (waited " + format_duration(timing_.scheduler_wait) + ")"));
   }
-  host_output_.push_back('\n');
+  pump(now);
 }
 
-std::string_view RelayCore::host_output() const {
-  return std::string_view(host_output_).substr(host_output_sent_);
-}
-
-void RelayCore::host_output_written(std::size_t bytes) {
-  host_output_sent_ += bytes;
-  if (bytes > 0) host_mid_line_ = host_output_[host_output_sent_ - 1] != '\n';
-  if (host_output_sent_ == host_output_.size()) {
-    host_output_.clear();
-    host_output_sent_ = 0;
-  } else if (host_output_sent_ > kCompactAfter && host_output_sent_ * 2 > host_output_.size()) {
-    host_output_.erase(0, host_output_sent_);
-    host_output_sent_ = 0;
+std::optional<Clock::time_point> RelayCore::next_deadline() const {
+  if (head_ == Head::kInFlight) return head_since_ + timing_.response_timeout;
+  if (head_ == Head::kAwaitingConnect &&
+      links_.state(queue_.front().link) == LinkTable::State::kWaiting) {
+    return head_since_ + timing_.scheduler_wait;
   }
-  take_host_lines();
+  return std::nullopt;
 }
 
-void RelayCore::end_session() {
-  drop_session_work();
+// ---------------------------------------------------------------- outputs
+
+void RelayCore::emit(LinkId owner, std::string line) {
+  host_output_.append(std::move(line), owner != kImplicitLink);
+}
+
+std::string_view RelayCore::host_output() const { return host_output_.pending(); }
+
+void RelayCore::host_output_written(Clock::time_point now, std::size_t bytes) {
+  host_output_.written(bytes);
+  take_host_lines(now);
+}
+
+std::vector<LinkCommand> RelayCore::take_link_commands() { return links_.take_commands(); }
+
+std::string_view RelayCore::link_output(LinkId id) const { return links_.output(id); }
+
+void RelayCore::on_host_gone() {
+  links_.drop_all();
+  sessions_.clear();
+  queue_.clear();
+  head_ = Head::kIdle;
   host_framer_.reset();
   host_output_.clear();
-  host_output_sent_ = 0;
-  host_mid_line_ = false;
-  session_nonce_.clear();
-}
-
-// The requests in progress and waiting, and the scheduler connection they
-// were meant for.
-void RelayCore::drop_session_work() {
-  if (in_flight_) effects_.stop_response_timer();
-  in_flight_ = false;
-  drop_scheduler();
-  queue_.clear();
-  queued_count_ = 0;
-  queued_bytes_ = 0;
+  selected_ = kImplicitLink;
+  unselected_.clear();
+  implicit_nonce_.clear();
 }
 
 bool RelayCore::idle() const {
-  return queue_.empty() && !in_flight_ && !scheduler_connecting_ && host_output_.empty();
+  return queue_.empty() && head_ == Head::kIdle && host_output_.empty();
+}
+
+std::size_t RelayCore::open_sessions() const { return sessions_.open_count(); }
+
+RelayCore::QueueFootprint RelayCore::queue_footprint() const {
+  return {queue_.size(), queue_.bytes()};
 }
 
 }  // namespace ktstats::relay

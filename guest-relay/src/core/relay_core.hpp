@@ -1,137 +1,158 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "core/host_output.hpp"
+#include "core/link_id.hpp"
+#include "core/link_table.hpp"
+#include "core/session_table.hpp"
+#include "core/work_queue.hpp"
 #include "ktstats/limits.hpp"
 #include "ktstats/line_framer.hpp"
 #include "ktstats/relay_line.hpp"
 
 namespace ktstats::relay {
 
+using Clock = std::chrono::steady_clock;
+
 struct RelayLimits {
   std::size_t max_line = kMaxLineBytes;
-  // Requests waiting behind the one in progress, and the bytes they may
-  // hold; past either, a request is answered "relay queue full".
+  // Sessions a host may have open at once besides the implicit one.
+  std::size_t max_sessions = 64;
+  // Requests of one session waiting behind the one in progress; past it, a
+  // request is answered "relay queue full".
   std::size_t max_queued = 64;
+  // Bytes all waiting requests may hold together.
   std::size_t max_queued_bytes = 1024 * 1024;
   // Past this many unsent bytes for the host, the relay stops taking new
   // requests until the host reads.
   std::size_t host_output_high_water = 256 * 1024;
+  // Lines the relay answers itself (echoes, error lines) waiting to go out
+  // in their turn; at it, the relay stops reading the host until they go.
+  std::size_t max_queued_answers = 256;
 };
 
-// What the request pipeline needs from the world; the event loop provides it.
-// None of these may call back into the RelayCore: failures are reported
-// later, from the event loop.
-class RelayEffects {
- public:
-  virtual ~RelayEffects() = default;
-  // Opens the scheduler connection. kWaiting (only when may_wait): the
-  // socket is not there yet and the link waits for it, then calls
-  // on_scheduler_connected() or on_scheduler_unavailable().
-  struct Connect {
-    enum class Outcome { kConnected, kFailed, kWaiting } outcome;
-    std::string failure;  // the reason for the host, when kFailed
-  };
-  virtual Connect connect_scheduler(bool may_wait) = 0;
-  // Sends one request line; the newline is added by the link.
-  virtual void send_to_scheduler(std::string_view line) = 0;
-  virtual void close_scheduler() = 0;
-  virtual void start_response_timer() = 0;
-  virtual void stop_response_timer() = 0;
+struct RelayTiming {
+  std::chrono::milliseconds response_timeout{10'000};
+  // How long a request waits for an absent scheduler socket to appear.
+  std::chrono::milliseconds scheduler_wait{0};
 };
 
 struct RelayCounters {
   std::uint64_t requests = 0;
   std::uint64_t stray_scheduler_lines = 0;
-  // Sessions ended by a sync line with a new nonce, the port having shown
-  // no EOF.
+  std::uint64_t sessions_opened = 0;
+  // Implicit sessions ended by a sync line with a new nonce, the port
+  // having shown no EOF.
   std::uint64_t sessions_replaced_at_sync = 0;
 };
 
-// One host session's requests, answered in order, one line each: forwarded
-// to the scheduler one at a time, or answered by the relay (sync lines,
-// errors). No I/O of its own, so every path can be driven by tests and
-// fuzzers without sockets.
+// The relay's whole protocol, as pure input -> output: bytes from the host,
+// bytes and events from scheduler links, the time; out come bytes for the
+// host, bytes for links, link commands and the next deadline. It performs no
+// I/O and calls nothing back, so every path can be driven by tests and
+// fuzzers without sockets, and the event loop's pump reads in one place.
+//
+// Requests of all sessions are served one at a time, in the order the host
+// sent them, and every line the host sends but a select line gets exactly
+// one line back, in that order (docs/PROTOCOL.md).
 class RelayCore {
  public:
-  RelayCore(RelayEffects& effects, RelayLimits limits, std::string version);
+  RelayCore(RelayLimits limits, RelayTiming timing, std::string version);
 
+  // --- inputs ---
+  void on_host_bytes(Clock::time_point now, std::string_view bytes);
+  // The host went away: every session ends, everything queued is dropped.
+  void on_host_gone();
+  void host_output_written(Clock::time_point now, std::size_t bytes);
+
+  void on_link_connected(Clock::time_point now, LinkId link);
+  // A connect failed for good (or waiting for the socket failed).
+  void on_link_failed(Clock::time_point now, LinkId link, std::string reason);
+  // A kConnectOrWait found no socket and waits for it; `reason` says what is
+  // missing, for the error line if the wait runs out.
+  void on_link_waiting(LinkId link, std::string reason);
+  void on_link_bytes(Clock::time_point now, LinkId link, std::string_view bytes);
+  // The scheduler closed the connection or it failed.
+  void on_link_closed(Clock::time_point now, LinkId link);
+  void link_output_written(LinkId link, std::size_t bytes);
+
+  // The time passed next_deadline().
+  void on_time(Clock::time_point now);
+
+  // --- outputs ---
   // The event loop reads from the host only while this holds, so neither
   // the framer nor the host output grows past its bound.
   bool wants_host_input() const;
-  void on_host_bytes(std::string_view bytes);
-
-  void on_scheduler_connected();
-  void on_scheduler_unavailable(const std::string& reason);
-  void on_scheduler_bytes(std::string_view bytes);
-  void on_scheduler_closed();
-  void on_response_timeout(std::string_view after);
-
-  // Bytes for the host, not yet written; the caller reports what it wrote.
+  // Bytes for the host, not yet written.
   std::string_view host_output() const;
-  void host_output_written(std::size_t bytes);
-
-  // The host went away: everything in flight is dropped.
-  void end_session();
+  // Link commands since the last call, in order.
+  std::vector<LinkCommand> take_link_commands();
+  // Bytes for a link's scheduler connection, not yet written.
+  std::string_view link_output(LinkId link) const;
+  std::optional<Clock::time_point> next_deadline() const;
 
   bool idle() const;
+  std::size_t open_sessions() const;
   const RelayCounters& counters() const { return counters_; }
 
+  // What the queue of work holds, for tests and fuzzers to check its bounds.
+  struct QueueFootprint {
+    std::size_t entries = 0;  // a run of one answer repeated counts once
+    std::size_t bytes = 0;
+  };
+  QueueFootprint queue_footprint() const;
+
  private:
-  enum class Kind {
-    kForward,  // a request for the scheduler
-    kAnswer,   // answered by the relay itself
-    kRejects,  // `repeat` requests refused because the queue was full
-  };
-  struct Pending {
-    Kind kind;
-    std::string line;  // the request to forward, or the answer, without newline
-    std::uint64_t repeat = 1;
-  };
+  // What the front of the queue is doing; only a request ever waits there.
+  enum class Head { kIdle, kAwaitingConnect, kInFlight };
 
-  void take_host_lines();
+  void take_host_lines(Clock::time_point now);
+  void take_line(std::string line);
   void on_sync(std::string nonce);
-  void replace_session();
-  void drop_session_work();
-  void connect_early();
-  bool head_in_progress() const;
-  void accept_request(Pending pending);
-  void reject_request(std::string reason);
-  void pump();
-  bool forward_head();
-  void answer_in_flight(std::string line);
-  void fail_in_flight(RelayErrorKind kind, const std::string& reason);
-  void send_head();
-  void pop_head();
-  void emit(std::string line);
-  void drop_scheduler();
-  bool host_backed_up() const;
+  void on_open(std::string id);
+  void on_select(const std::string& id);
+  void on_close(std::string id);
+  void select_none(std::string id);
+  void replace_implicit_session();
+  void queue_request(std::string line);
 
-  RelayEffects& effects_;
+  void pump(Clock::time_point now);
+  void start_head(Clock::time_point now);
+  void send_head(Clock::time_point now);
+  void finish_head(LinkId owner, std::string line);
+  void close_head_session();
+  bool head_is(LinkId link, Head state) const;
+  void connect_early(LinkId link);
+
+  void emit(LinkId owner, std::string line);
+  bool host_backed_up() const;
+  bool answers_backed_up() const;
+
   RelayLimits limits_;
+  RelayTiming timing_;
   std::string version_;
   LineFramer host_framer_;
-  LineFramer scheduler_framer_;
-  std::deque<Pending> queue_;
-  // Forward and answer entries, the one in progress included (reject runs
-  // are not counted: at most two sit between two of those, so they are
-  // bounded too).
-  std::size_t queued_count_ = 0;
-  std::size_t queued_bytes_ = 0;
-  bool in_flight_ = false;
-  bool scheduler_connected_ = false;
-  bool scheduler_connecting_ = false;  // the head request waits for the socket
-  std::string host_output_;
-  std::size_t host_output_sent_ = 0;
-  // The host has been written part of a line and not its newline.
-  bool host_mid_line_ = false;
-  // The nonce of the session's latest sync line; empty before its first.
-  std::string session_nonce_;
+  HostOutput host_output_;
+  SessionTable sessions_;
+  LinkTable links_;
+  // The session that request lines go to; none after a select of a session
+  // that is not open, and `unselected_` names it for the error lines.
+  std::optional<LinkId> selected_ = kImplicitLink;
+  std::string unselected_;
+  // The nonce of the implicit session's latest sync line; empty before one.
+  std::string implicit_nonce_;
+
+  WorkQueue queue_;
+  Head head_ = Head::kIdle;
+  Clock::time_point head_since_{};  // when the head started its current wait
   RelayCounters counters_;
 };
 

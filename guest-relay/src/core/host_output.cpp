@@ -1,0 +1,58 @@
+#include "core/host_output.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace ktstats::relay {
+namespace {
+
+// Written bytes are erased from the front only once they are many and most
+// of the buffer, so a slow host costs no quadratic copying.
+constexpr std::size_t kCompactAfter = 64 * 1024;
+
+}  // namespace
+
+void HostOutput::append(std::string line, bool explicit_session) {
+  // With nothing waiting, the line becomes the output: a long answer is not
+  // copied once more on its way to the port.
+  if (buffer_.empty()) {
+    buffer_.swap(line);
+  } else {
+    buffer_.append(line);
+  }
+  buffer_.push_back('\n');
+  if (explicit_session) explicit_end_ = buffer_.size();
+}
+
+std::string_view HostOutput::pending() const { return std::string_view(buffer_).substr(sent_); }
+
+void HostOutput::written(std::size_t bytes) {
+  bytes = std::min(bytes, pending_bytes());
+  if (bytes == 0) return;
+  sent_ += bytes;
+  mid_line_ = buffer_[sent_ - 1] != '\n';
+  if (sent_ == buffer_.size()) {
+    buffer_.clear();
+    sent_ = 0;
+    explicit_end_ = 0;
+  } else if (sent_ > kCompactAfter && sent_ * 2 > buffer_.size()) {
+    buffer_.erase(0, sent_);
+    explicit_end_ = explicit_end_ > sent_ ? explicit_end_ - sent_ : 0;
+    sent_ = 0;
+  }
+}
+
+void HostOutput::discard_for_new_host() {
+  const bool mid_line = mid_line_;
+  clear();
+  if (mid_line) buffer_.push_back('\n');
+}
+
+void HostOutput::clear() {
+  buffer_.clear();
+  sent_ = 0;
+  explicit_end_ = 0;
+  mid_line_ = false;
+}
+
+}  // namespace ktstats::relay

@@ -1,0 +1,44 @@
+#include "core/session_table.hpp"
+
+namespace ktstats::relay {
+
+std::optional<LinkId> SessionTable::find(std::string_view id) const {
+  const auto found = ids_.find(std::string(id));
+  if (found == ids_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::optional<LinkId> SessionTable::open(std::string id) {
+  if (taken_ >= max_sessions_) return std::nullopt;
+  std::size_t index = 0;
+  while (index < taken_slots_.size() && taken_slots_[index]) ++index;
+  if (index == taken_slots_.size()) taken_slots_.push_back(false);
+  taken_slots_[index] = true;
+  ++taken_;
+  const auto link = static_cast<LinkId>(index + 1);
+  ids_.emplace(std::move(id), link);
+  return link;
+}
+
+void SessionTable::close(LinkId link) {
+  std::erase_if(ids_, [link](const auto& entry) { return entry.second == link; });
+}
+
+void SessionTable::free(LinkId link) {
+  if (!is_taken(link)) return;
+  close(link);
+  taken_slots_[link - 1] = false;
+  --taken_;
+}
+
+void SessionTable::clear() {
+  ids_.clear();
+  taken_slots_.clear();
+  taken_ = 0;
+}
+
+bool SessionTable::is_taken(LinkId link) const {
+  return link != kImplicitLink && link - 1 < taken_slots_.size() && taken_slots_[link - 1];
+}
+
+}  // namespace ktstats::relay

@@ -1,0 +1,88 @@
+#include "core/work_queue.hpp"
+
+#include <utility>
+
+namespace ktstats::relay {
+
+void WorkQueue::push_request(LinkId link, std::string line) {
+  if (waiting_by_link_.size() <= link) waiting_by_link_.resize(link + 1, 0);
+  ++waiting_by_link_[link];
+  waiting_bytes_ += line.size();
+  entries_.push_back({WorkEntry::Kind::kRequest, link, std::move(line)});
+}
+
+void WorkQueue::push_answer(LinkId owner, std::string line) {
+  if (!entries_.empty()) {
+    WorkEntry& last = entries_.back();
+    if (last.kind == WorkEntry::Kind::kAnswer && last.link == owner && last.line == line) {
+      ++last.repeat;
+      return;
+    }
+  }
+  entries_.push_back({WorkEntry::Kind::kAnswer, owner, std::move(line)});
+  ++answers_;
+}
+
+void WorkQueue::push_close(LinkId link, std::string id) {
+  entries_.push_back({WorkEntry::Kind::kClose, link, std::move(id)});
+  ++answers_;
+}
+
+void WorkQueue::start_front() {
+  unqueue(entries_.front());
+  front_started_ = true;
+}
+
+void WorkQueue::pop_front() {
+  if (!front_started_) unqueue(entries_.front());
+  front_started_ = false;
+  entries_.pop_front();
+}
+
+void WorkQueue::erase_waiting_of(LinkId link) {
+  const WorkEntry* started = front_started_ ? &entries_.front() : nullptr;
+  std::erase_if(entries_, [this, link, started](const WorkEntry& entry) {
+    if (entry.link != link || &entry == started) return false;
+    unqueue(entry);
+    return true;
+  });
+}
+
+void WorkQueue::answer_waiting_requests(LinkId link, const std::string& answer) {
+  for (WorkEntry& entry : entries_) {
+    if (entry.kind != WorkEntry::Kind::kRequest || entry.link != link) continue;
+    if (front_started_ && &entry == &entries_.front()) continue;
+    unqueue(entry);
+    entry = {WorkEntry::Kind::kAnswer, link, answer};
+    ++answers_;
+  }
+}
+
+void WorkQueue::clear() {
+  entries_.clear();
+  front_started_ = false;
+  waiting_by_link_.clear();
+  waiting_bytes_ = 0;
+  answers_ = 0;
+}
+
+std::size_t WorkQueue::waiting_requests(LinkId link) const {
+  return link < waiting_by_link_.size() ? waiting_by_link_[link] : 0;
+}
+
+std::size_t WorkQueue::bytes() const {
+  std::size_t total = 0;
+  for (const WorkEntry& entry : entries_) total += entry.line.size();
+  return total;
+}
+
+void WorkQueue::unqueue(const WorkEntry& entry) {
+  if (entry.kind == WorkEntry::Kind::kRequest) {
+    --waiting_by_link_[entry.link];
+    waiting_bytes_ -= entry.line.size();
+  } else {
+    --answers_;
+  }
+}
+
+}  // namespace ktstats::relay
