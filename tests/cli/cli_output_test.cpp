@@ -37,7 +37,14 @@ class CannedPeer {
       if (!fd.valid()) return;
       LinePeer peer(std::move(fd));
       while (auto line = peer.read_line(20s)) {
-        if (auto nonce = decode_sync_request(*line)) {
+        const auto control = decode_control_line(*line);
+        if (const auto* open = control ? std::get_if<OpenLine>(&*control) : nullptr) {
+          peer.send_line(answer_.empty() ? R"({"ktstats_open":")" + open->id +
+                                               R"(","version":"9.9","max_sessions":3})"
+                                         : encode_open_reply({open->id, "9.9", 3, answer_}));
+        } else if (control && std::holds_alternative<CloseLine>(*control)) {
+          continue;  // the session's end: its echo is not awaited
+        } else if (auto nonce = decode_sync_request(*line)) {
           peer.send_line(answer_.empty()
                              ? R"({"ktstats_sync":")" + *nonce + R"(","version":"9.9"})"
                              : encode_sync_reply({*nonce, "9.9", answer_}));
@@ -49,7 +56,7 @@ class CannedPeer {
   }
 
   Listener listener_;
-  std::string answer_;  // for a sync line: the relay name the echo gives, if any
+  std::string answer_;  // for an open or sync line: the relay name the echo gives, if any
   int sessions_;
   std::thread thread_;
 };
@@ -154,13 +161,25 @@ TEST_F(CliOutput, PingReportsTheRelayTheEchoNames) {
     CannedPeer relay(socket(), "other-relay");
     auto r = run({"ping", "--format", "json", "-c", "unix:" + socket()});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out.rfind(R"({"relay":"other-relay","version":"9.9","rtt_ms":)", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.rfind(R"({"relay":"other-relay","version":"9.9","max_sessions":3,"rtt_ms":)", 0),
+              0u)
+        << r.out;
   }
   {
     CannedPeer relay(socket(), "other-relay");
     auto r = run({"ping", "--format", "pretty", "-c", "unix:" + socket()});
     ASSERT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out.rfind("other-relay 9.9 via unix:" + socket() + ": ", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.rfind("other-relay 9.9 (3 sessions at most) via unix:" + socket() + ": ", 0),
+              0u)
+        << r.out;
+  }
+  {
+    // With sync off, ping asks with a sync line: no session, no limit known.
+    CannedPeer relay(socket(), "other-relay");
+    auto r = run({"ping", "--no-sync", "--format", "json", "-c", "unix:" + socket()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out.rfind(R"({"relay":"other-relay","version":"9.9","max_sessions":null,)", 0), 0u)
+        << r.out;
   }
 }
 
@@ -168,7 +187,7 @@ TEST_F(CliOutput, PingEscapesTheRelayName) {
   CannedPeer relay(socket(), "evil\x1b[2J\u202e");
   auto r = run({"ping", "--format", "pretty", "-c", "unix:" + socket()});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out.rfind("evil\\x1b[2J\\u202e 9.9 via ", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind("evil\\x1b[2J\\u202e 9.9 (3 sessions at most) via ", 0), 0u) << r.out;
 }
 
 TEST_F(CliOutput, PingOfARelayWhoseEchoNamesNone) {
@@ -180,7 +199,7 @@ TEST_F(CliOutput, PingOfARelayWhoseEchoNamesNone) {
   CannedPeer again(socket(), "");
   auto pretty = run({"ping", "--format", "pretty", "-c", "unix:" + socket()});
   ASSERT_EQ(pretty.status, 0) << pretty.err;
-  EXPECT_EQ(pretty.out.rfind("unnamed relay 9.9 via ", 0), 0u) << pretty.out;
+  EXPECT_EQ(pretty.out.rfind("unnamed relay 9.9 (3 sessions at most) via ", 0), 0u) << pretty.out;
 }
 
 // raw prints the answer as it came, and its status says whether the

@@ -289,12 +289,19 @@ TEST_F(CliRelay, StatsMetaRawAndPing) {
   EXPECT_EQ(raw.status, 0);
   auto ping = run({"ping", "--format", "pretty", "-c", vm()});
   ASSERT_EQ(ping.status, 0) << ping.err;
-  EXPECT_EQ(ping.out.rfind(std::string("ktstats-relay ") + KTSTATS_VERSION + " via " + vm() + ": ", 0),
-            0u)
-      << ping.out;
+  // The relay under test, or the one KTSTATS_RELAY names (an older one, without sessions).
+  EXPECT_EQ(ping.out.rfind("ktstats-relay ", 0), 0u) << ping.out;
+  EXPECT_NE(ping.out.find(" via " + vm() + ": "), std::string::npos) << ping.out;
   EXPECT_NE(ping.out.find(" ms\n"), std::string::npos);
   auto ping_json = run({"ping", "-c", vm()});
-  EXPECT_EQ(json_of(ping_json.out).at("version").as_string(), KTSTATS_VERSION);
+  const auto info = json_of(ping_json.out);
+  if (info.at("max_sessions").is_null()) {
+    EXPECT_EQ(info.at("version").as_string().rfind("0.1.", 0), 0u) << ping_json.out;
+  } else {
+    EXPECT_EQ(info.at("version").as_string(), KTSTATS_VERSION);
+    EXPECT_GT(info.at("max_sessions").to_number<std::int64_t>(), 0);
+    EXPECT_NE(ping.out.find(" sessions at most) via "), std::string::npos) << ping.out;
+  }
 }
 
 TEST_F(CliRelay, NoSchedulerInTheGuest) {
@@ -345,30 +352,53 @@ TEST_F(CliRelay, WatchCountsSamplesNotAttemptsWithNoScheduler) {
   EXPECT_EQ(json_of(out.substr(0, out.find('\n'))).at("stats").at("nr_cpus").as_int64(), 4);
 }
 
-// A peer that plays the relay on a pty master or QEMU-style pipes: answers
-// the sync line, then one request with a canned answer.
-void play_relay(int read_fd, int write_fd, const std::string& answer) {
+// How a peer that plays the relay answers a host's open line.
+enum class Relay {
+  kSessions,      // echoes it, as ktstats-relay 0.2 does
+  kNoSessions,    // forwards it to the scheduler, which answers with an error (0.1)
+  kSessionLimit,  // refuses it: as many sessions open as it allows
+};
+
+// A peer that plays the relay on a pty master or QEMU-style pipes until the
+// command's request is answered (with sessions, until its close line):
+// answers each line as `relay` would, and the request with `answer`.
+// Returns the lines the command sent.
+std::vector<std::string> play_relay(int read_fd, int write_fd, const std::string& answer,
+                                    Relay relay = Relay::kSessions) {
   LineFramer framer;
+  std::vector<std::string> lines;
   char buffer[4096];
-  int answered = 0;
-  while (answered < 2) {
+  for (bool done = false; !done;) {
     pollfd pfd{read_fd, POLLIN, 0};
-    if (::poll(&pfd, 1, 10'000) <= 0) return;
+    if (::poll(&pfd, 1, 10'000) <= 0) break;
     const ssize_t n = ::read(read_fd, buffer, sizeof buffer);
-    if (n <= 0) return;
+    if (n <= 0) break;
     framer.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
     while (auto frame = framer.next()) {
       const auto& line = std::get<std::string>(*frame);
+      lines.push_back(line);
+      const auto control = decode_control_line(line);
       std::string reply;
-      if (auto nonce = decode_sync_request(line)) {
-        reply = encode_sync_reply({*nonce, "test"}) + "\n";
+      if (const auto* sync = control ? std::get_if<SyncLine>(&*control) : nullptr) {
+        reply = encode_sync_reply({sync->nonce, "test"});
+      } else if (const auto* open = control ? std::get_if<OpenLine>(&*control) : nullptr) {
+        if (relay == Relay::kSessions) reply = encode_open_reply({open->id, "test", 64});
+        if (relay == Relay::kNoSessions) reply = R"({"errno":22,"args":{"resp":"no \"req\""}})";
+        if (relay == Relay::kSessionLimit) {
+          reply = encode_relay_error(RelayErrorKind::kSessionLimit, "64 sessions open");
+        }
+      } else if (control && std::holds_alternative<CloseLine>(*control)) {
+        done = true;
+        continue;
       } else {
-        reply = answer + "\n";
+        reply = answer;
+        done = relay == Relay::kNoSessions;
       }
+      reply += "\n";
       (void)::write(write_fd, reply.data(), reply.size());
-      ++answered;
     }
   }
+  return lines;
 }
 
 TEST_F(Cli, PtyBackendInRawMode) {
@@ -377,11 +407,16 @@ TEST_F(Cli, PtyBackendInRawMode) {
   ASSERT_EQ(::grantpt(master.get()), 0);
   ASSERT_EQ(::unlockpt(master.get()), 0);
   const std::string slave = ::ptsname(master.get());
-  std::thread peer(play_relay, master.get(), master.get(),
-                   R"({"errno":0,"args":{"resp":{"via":"pty"}}})");
+  std::vector<std::string> sent;
+  std::thread peer([&] {
+    sent = play_relay(master.get(), master.get(), R"({"errno":0,"args":{"resp":{"via":"pty"}}})");
+  });
   auto r = run({"stats", "-c", "pty:" + slave});
   peer.join();
   ASSERT_EQ(r.status, 0) << r.err;
+  // The session's three lines: open, the request, close.
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[1], R"({"req":"stats"})");
   // In cooked mode the tty would have turned "\n" into "\r\n" and echoed
   // the request back; raw mode passes bytes as they are.
   EXPECT_EQ(r.out, "{\"via\":\"pty\"}\n");
@@ -393,11 +428,53 @@ TEST_F(Cli, PipeBackend) {
   ASSERT_EQ(::mkfifo((base + ".out").c_str(), 0600), 0);
   UniqueFd in(::open((base + ".in").c_str(), O_RDWR | O_CLOEXEC));
   UniqueFd out(::open((base + ".out").c_str(), O_RDWR | O_CLOEXEC));
-  std::thread peer(play_relay, in.get(), out.get(), R"({"errno":0,"args":{"resp":[1,2]}})");
+  std::thread peer(play_relay, in.get(), out.get(), R"({"errno":0,"args":{"resp":[1,2]}})",
+                   Relay::kSessions);
   auto r = run({"stats", "-c", "pipe:" + base});
   peer.join();
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "[1,2]\n");
+}
+
+// Against a relay that does not know sessions: one fallback to the sync
+// line, said at -v, and the command works.
+TEST_F(Cli, FallsBackToSyncWithARelayWithoutSessions) {
+  const std::string base = dir / "qemu";
+  ASSERT_EQ(::mkfifo((base + ".in").c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo((base + ".out").c_str(), 0600), 0);
+  UniqueFd in(::open((base + ".in").c_str(), O_RDWR | O_CLOEXEC));
+  UniqueFd out(::open((base + ".out").c_str(), O_RDWR | O_CLOEXEC));
+  std::vector<std::string> sent;
+  std::thread peer([&] {
+    sent = play_relay(in.get(), out.get(), R"({"errno":0,"args":{"resp":[1,2]}})",
+                      Relay::kNoSessions);
+  });
+  auto r = run({"stats", "-v", "-c", "pipe:" + base});
+  peer.join();
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "[1,2]\n");
+  EXPECT_NE(r.err.find("relay does not know sessions (older than 0.2?); using sync"),
+            std::string::npos)
+      << r.err;
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_TRUE(decode_sync_request(sent[1]).has_value()) << sent[1];
+  EXPECT_EQ(sent[2], R"({"req":"stats"})");
+}
+
+// Past the relay's session limit: exit 75, saying why and what to do.
+TEST_F(Cli, SessionLimitExits75WithAHint) {
+  const std::string base = dir / "qemu";
+  ASSERT_EQ(::mkfifo((base + ".in").c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo((base + ".out").c_str(), 0600), 0);
+  UniqueFd in(::open((base + ".in").c_str(), O_RDWR | O_CLOEXEC));
+  UniqueFd out(::open((base + ".out").c_str(), O_RDWR | O_CLOEXEC));
+  std::thread peer(play_relay, in.get(), out.get(), "", Relay::kSessionLimit);
+  auto r = run({"stats", "-c", "pipe:" + base});
+  peer.join();
+  EXPECT_EQ(r.status, 75);
+  EXPECT_EQ(r.err,
+            "ktstats: the relay reports: 64 sessions open (the relay has as many sessions open as "
+            "its --max-sessions allows; close some or raise --max-sessions)\n");
 }
 
 }  // namespace
