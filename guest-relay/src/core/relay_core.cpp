@@ -407,8 +407,18 @@ bool RelayCore::idle() const {
 
 std::size_t RelayCore::open_sessions() const { return sessions_.open_count(); }
 
-RelayCore::QueueFootprint RelayCore::queue_footprint() const {
-  return {queue_.size(), queue_.bytes()};
+bool RelayCore::holds_link(LinkId link) const {
+  return link == kImplicitLink || sessions_.is_taken(link);
+}
+
+RelayCore::QueueFootprint RelayCore::queue_footprint(std::optional<LinkId> link) const {
+  QueueFootprint footprint;
+  queue_.for_each([&](const WorkEntry& entry) {
+    if (link && entry.link != *link) return;
+    ++footprint.entries;
+    footprint.bytes += entry.line.size();
+  });
+  return footprint;
 }
 
 }  // namespace ktstats::relay

@@ -103,12 +103,17 @@ class RelayCore {
   std::size_t open_sessions() const;
   const RelayCounters& counters() const { return counters_; }
 
-  // What the queue of work holds, for tests and fuzzers to check its bounds.
+  // Whether a connection on `link` may exist: the implicit session's, or a
+  // slot held by a session (open, or closed and its kClose not issued yet).
+  bool holds_link(LinkId link) const;
+
+  // What the queue of work holds (of one link's session, when given), for
+  // tests and fuzzers to check its bounds.
   struct QueueFootprint {
     std::size_t entries = 0;  // a run of one answer repeated counts once
     std::size_t bytes = 0;
   };
-  QueueFootprint queue_footprint() const;
+  QueueFootprint queue_footprint(std::optional<LinkId> link = std::nullopt) const;
 
  private:
   // What the front of the queue is doing; only a request ever waits there.

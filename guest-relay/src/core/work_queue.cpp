@@ -70,12 +70,6 @@ std::size_t WorkQueue::waiting_requests(LinkId link) const {
   return link < waiting_by_link_.size() ? waiting_by_link_[link] : 0;
 }
 
-std::size_t WorkQueue::bytes() const {
-  std::size_t total = 0;
-  for (const WorkEntry& entry : entries_) total += entry.line.size();
-  return total;
-}
-
 void WorkQueue::unqueue(const WorkEntry& entry) {
   if (entry.kind == WorkEntry::Kind::kRequest) {
     --waiting_by_link_[entry.link];

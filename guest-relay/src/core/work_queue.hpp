@@ -54,8 +54,10 @@ class WorkQueue {
   std::size_t waiting_request_bytes() const { return waiting_bytes_; }
   // Answer and close entries.
   std::size_t answers() const { return answers_; }
-  std::size_t size() const { return entries_.size(); }
-  std::size_t bytes() const;
+  template <typename Visit>
+  void for_each(Visit visit) const {
+    for (const WorkEntry& entry : entries_) visit(entry);
+  }
 
  private:
   void unqueue(const WorkEntry& entry);
