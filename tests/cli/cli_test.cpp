@@ -571,19 +571,19 @@ TEST_F(Cli, MetaDescribeFromTheTopStructDown) {
   auto r = run({"meta", "--describe", "-c", direct()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
-            "Metrics (top): Fake scheduler statistics\n"
-            "  nr_cpus         u64                       Number of CPUs\n"
-            "  total_requests  u64                       Requests served on all connections\n"
-            "  requests_delta  u64                       Requests since the previous read on this connection\n"
-            "  session_reads   u64                       Reads on this connection\n"
-            "  busy            float                     CPU busy percentage\n"
-            "  mode            string                    Scheduling mode\n"
-            "  layers          dict<string, LayerStats>  Per-layer statistics\n"
+            "[Metrics   ] Fake scheduler statistics\n"
+            "  nr_cpus        (u64)                 : Number of CPUs\n"
+            "  total_requests (u64)                 : Requests served on all connections\n"
+            "  requests_delta (u64)                 : Requests since the previous read on this connection\n"
+            "  session_reads  (u64)                 : Reads on this connection\n"
+            "  busy           (float)               : CPU busy percentage\n"
+            "  mode           (string)              : Scheduling mode\n"
+            "  layers         ({string:LayerStats}) : Per-layer statistics\n"
             "\n"
-            "LayerStats: One layer\n"
-            "  util      float   Layer utilisation\n"
-            "  nr_tasks  i64     Tasks in the layer\n"
-            "  note      string  Free text\n");
+            "[LayerStats] One layer\n"
+            "  util           (float)               : Layer utilisation\n"
+            "  nr_tasks       (i64)                 : Tasks in the layer\n"
+            "  note           (string)              : Free text\n");
 }
 
 TEST_F(Cli, WatchAsTableStampsEachSample) {

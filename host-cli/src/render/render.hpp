@@ -48,8 +48,10 @@ std::size_t display_width(std::string_view text);
 std::string render_openmetrics(const boost::json::value& payload, const StatsMeta& meta,
                                const StructMeta* root);
 
-// The schema for people, from the top struct down: each struct with its
-// description, each field with its type and description.
+// The schema for people in the layout of upstream's describe_meta (what a
+// Rust scheduler prints for --help-stats): "[Struct] desc", then per field
+// "  name (type) : desc" in aligned columns, types as u64, [u64],
+// {u64:Struct}; from the top struct down, then the structs it does not reach.
 std::string describe_meta(const StatsMeta& meta);
 
 }  // namespace ktstats::cli
