@@ -17,11 +17,39 @@ std::string peer_json(const boost::json::value& value) {
   return escape_for_terminal(boost::json::serialize(value), kShownPeerBytes);
 }
 
+// A scheduler's error text may take several lines (anyhow's "Caused by:"
+// chain); more than this is cut.
+constexpr std::size_t kShownErrorLines = 16;
+constexpr std::size_t kShownErrorBytes = 1000;
+
+// The text's lines, each escaped, the ones after the first indented by two
+// spaces; blank lines stay blank, a final newline is dropped.
+std::string indented_lines(std::string_view text) {
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  std::string out;
+  std::size_t budget = kShownErrorBytes;
+  for (std::size_t shown = 0;; ++shown) {
+    const auto end = text.find('\n');
+    const auto line = text.substr(0, end);
+    if (shown > 0) out += line.empty() ? "\n" : "\n  ";
+    if (shown == kShownErrorLines || budget == 0) {
+      out += "...";
+      break;
+    }
+    out += escape_for_terminal(line, budget);
+    if (line.size() > budget) break;  // cut there, "..." appended
+    budget -= line.size();
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return out;
+}
+
 // Upstream servers put the error's text in args.resp.
 std::string scheduler_error_text(const boost::json::value& args) {
   if (const auto* object = args.if_object()) {
     if (const auto* resp = object->if_contains("resp"); resp != nullptr && resp->is_string()) {
-      return peer_json(*resp);
+      return indented_lines(resp->get_string());
     }
   }
   return peer_json(args);

@@ -108,7 +108,7 @@ TEST_F(Cli, SchedulerErrorExits65WithTheErrnoByName) {
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
             "ktstats: scheduler returned EINVAL (Invalid argument): Unknown target \"nope\" "
-            "(check --target and --arg against 'ktstats meta')\n");
+            "(check --target and --arg)\n");
 }
 
 TEST_F(Cli, UnreachablePathExits69NamingIt) {

@@ -14,7 +14,9 @@ namespace ktstats::cli {
 // same fault on a direct connection.
 int exit_status(const Error& error);
 
-// The one line printed for an error: what happened, then what to do.
+// What is printed for an error: what happened, then what to do (when
+// there is something to say). One line, or the lines of a scheduler's
+// error text, the hint on a line of its own after them.
 std::string error_line(const Error& error, const Endpoint& endpoint);
 
 // Prints the error's line on stderr; its exit status.

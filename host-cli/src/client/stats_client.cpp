@@ -353,7 +353,12 @@ Result<boost::json::value> StatsClient::call(const Request& request, const Deadl
   if (!line) return std::move(line).error();
   auto answer = exchange(*line, deadline);
   if (!answer) return std::move(answer).error();
-  return decode_resp_payload(*answer);
+  auto payload = decode_resp_payload(*answer);
+  if (payload) return payload;
+  // A scheduler's refusal keeps what was asked: its hint depends on it.
+  Error error = std::move(payload).error();
+  if (auto* refused = std::get_if<SchedulerError>(&error)) refused->asked = {request.req, request.args};
+  return error;
 }
 
 }  // namespace ktstats::cli
