@@ -33,6 +33,8 @@ constexpr const char* kUsage =
     "                            socket to appear (default: 0, answer at once)\n"
     "  --wait-port DUR           Give up if the port has not appeared after this long\n"
     "                            (default: wait for ever)\n"
+    "  --max-sessions N          Sessions a host may have open at once, 1 to 1024,\n"
+    "                            each with its own scheduler connection (default: 64)\n"
     "  --log-level LEVEL         trace, debug, info, warn, error or off (default: info)\n"
     "  --log-target TARGET       stderr, or kmsg for the kernel log (default: stderr)\n"
     "  --version                 Print the version and exit\n"
@@ -48,6 +50,15 @@ std::chrono::milliseconds duration_arg(const char* option, const char* text) {
   auto duration = parse_duration(text, &why);
   if (!duration) usage_error(std::string("--") + option + ": " + why);
   return *duration;
+}
+
+std::size_t max_sessions_arg(const char* text) {
+  char* end = nullptr;
+  const long sessions = std::strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || sessions < 1 || sessions > 1024) {
+    usage_error(std::string("--max-sessions: '") + text + "' is not a number from 1 to 1024");
+  }
+  return static_cast<std::size_t>(sessions);
 }
 
 int fd_arg(const char* text) {
@@ -89,7 +100,7 @@ LogTarget target_arg(const char* text) {
 CommandLine parse_command_line(int argc, char** argv) {
   enum Option {
     kPort = 256, kPortName, kPortFd, kSocket, kResponseTimeout, kSchedulerWait, kWaitPort,
-    kLogLevel, kLogTarget, kVersion,
+    kMaxSessions, kLogLevel, kLogTarget, kVersion,
   };
   static const option kOptions[] = {
       {"port", required_argument, nullptr, kPort},
@@ -99,6 +110,7 @@ CommandLine parse_command_line(int argc, char** argv) {
       {"response-timeout", required_argument, nullptr, kResponseTimeout},
       {"scheduler-wait", required_argument, nullptr, kSchedulerWait},
       {"wait-port", required_argument, nullptr, kWaitPort},
+      {"max-sessions", required_argument, nullptr, kMaxSessions},
       {"log-level", required_argument, nullptr, kLogLevel},
       {"log-target", required_argument, nullptr, kLogTarget},
       {"version", no_argument, nullptr, kVersion},
@@ -118,13 +130,16 @@ CommandLine parse_command_line(int argc, char** argv) {
       case kPortFd: set_port(line.relay.port, PortSpec::Kind::kFd, optarg); break;
       case kSocket: line.relay.scheduler_socket = optarg; break;
       case kResponseTimeout:
-        line.relay.response_timeout = duration_arg("response-timeout", optarg);
-        if (line.relay.response_timeout.count() == 0) usage_error("--response-timeout must be positive");
+        line.relay.timing.response_timeout = duration_arg("response-timeout", optarg);
+        if (line.relay.timing.response_timeout.count() == 0) {
+          usage_error("--response-timeout must be positive");
+        }
         break;
       case kSchedulerWait:
-        line.relay.scheduler_wait = duration_arg("scheduler-wait", optarg);
+        line.relay.timing.scheduler_wait = duration_arg("scheduler-wait", optarg);
         break;
       case kWaitPort: line.relay.wait_port = duration_arg("wait-port", optarg); break;
+      case kMaxSessions: line.relay.limits.max_sessions = max_sessions_arg(optarg); break;
       case kLogLevel: line.log_level = level_arg(optarg); break;
       case kLogTarget: line.log_target = target_arg(optarg); break;
       case kVersion:

@@ -4,12 +4,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "io/event_loop.hpp"
-#include "io/host_port.hpp"
-#include "io/port_spec.hpp"
 #include "core/relay_core.hpp"
-#include "io/scheduler_link.hpp"
+#include "io/deadline_timer.hpp"
+#include "io/host_port.hpp"
+#include "io/poller.hpp"
+#include "io/port_spec.hpp"
+#include "io/scheduler_links.hpp"
 
 namespace ktstats::relay {
 
@@ -18,43 +20,56 @@ inline constexpr std::string_view kDefaultSchedulerSocket = "/var/run/scx/root/s
 struct RelayOptions {
   PortSpec port;
   std::string scheduler_socket = std::string(kDefaultSchedulerSocket);
-  std::chrono::milliseconds response_timeout{10'000};
-  // How long a request waits for an absent scheduler socket to appear.
-  std::chrono::milliseconds scheduler_wait{0};
   std::optional<std::chrono::milliseconds> wait_port;  // nullopt: for ever
   RelayLimits limits;
+  RelayTiming timing;
 };
 
-// The relay daemon: one event loop joining the port, the RelayCore and the
-// scheduler link, until SIGTERM or SIGINT.
-class Relay final : private RelayEffects {
+// The relay daemon: the RelayCore between the port and the scheduler
+// links, driven by one pump after every wake-up of one epoll loop, until
+// SIGTERM or SIGINT, or until an inherited port closes.
+class Relay {
  public:
   // Blocks SIGTERM and SIGINT for the signalfd: call before any thread starts.
   static Result<std::unique_ptr<Relay>> create(RelayOptions options);
-  ~Relay() override;
 
   // Ok after a signal or when the port closed for good; the fatal error
   // otherwise.
   Status run();
 
  private:
-  Relay(RelayOptions options, std::unique_ptr<EventLoop> loop);
-  Status start();
-  void fail(const std::string& why);
-  void on_signal();
+  Relay(RelayOptions options, Poller poller, DeadlineTimer timer, UniqueFd signals);
 
-  Connect connect_scheduler(bool may_wait) override { return link_.connect(may_wait); }
-  void send_to_scheduler(std::string_view line) override { link_.send(line); }
-  void close_scheduler() override { link_.close(); }
-  void start_response_timer() override { link_.start_timer(); }
-  void stop_response_timer() override { link_.stop_timer(); }
+  bool pump();
+  void pass_time(Clock::time_point now);
+  void settle(Clock::time_point now);
+  bool open_port(Clock::time_point now);
+  bool end_gone_host(Clock::time_point now);
+  bool run_link_commands(Clock::time_point now);
+  bool connect_waiting_links(Clock::time_point now);
+  void report(const SchedulerLinks::Outcome& outcome, Clock::time_point now);
+  bool write_host(Clock::time_point now);
+  bool write_links(Clock::time_point now);
+  bool read_inputs(Clock::time_point now);
+  bool read_host(Clock::time_point now);
+  void read_links(Clock::time_point now);
+  void host_gone();
+  void arm_timer();
+  void watch_all();
+  void note_ready(const Poller::Ready& ready);
+  void fail(Error error);
 
   RelayOptions options_;
-  std::unique_ptr<EventLoop> loop_;
-  RelayCore core_;
-  SchedulerLink link_;
-  HostPort port_;
+  Poller poller_;
+  DeadlineTimer timer_;
   UniqueFd signals_;
+  std::uint64_t signals_serial_;
+  RelayCore core_;
+  HostPort port_;
+  SchedulerLinks links_;
+  std::vector<Poller::Watch> watches_;
+  std::vector<SchedulerLinks::Outcome> outcomes_;
+  bool stopping_ = false;
   std::optional<Error> fatal_;
 };
 

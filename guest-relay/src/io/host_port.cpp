@@ -1,21 +1,19 @@
 #include "io/host_port.hpp"
 
-#include <sys/epoll.h>
-#include <unistd.h>
-
 #include <cerrno>
 
 #include <spdlog/spdlog.h>
 
 #include "io/io_buffer.hpp"
+#include "io/poller.hpp"
 #include "ktstats/duration.hpp"
 #include "ktstats/errno_text.hpp"
-#include "io/virtio_port.hpp"
 
 namespace ktstats::relay {
 namespace {
 
-constexpr std::uint32_t kPortEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+// Reads of a gone host's leftover bytes, at most, before the next host's.
+constexpr int kMaxDiscardReads = 16;
 
 // Errors that mean "not there yet" rather than "never will be".
 bool is_absence(const Error& error) {
@@ -33,199 +31,223 @@ bool is_absence(const Error& error) {
   }
 }
 
+bool is_refusal(const Error& error) {
+  const auto* transport = std::get_if<Transport>(&error);
+  return transport != nullptr && transport->error == ECONNREFUSED;
+}
+
+// A write or read error that says the peer left, not that the port broke.
+bool is_peer_gone(int error) { return error == EPIPE || error == ECONNRESET; }
+
 }  // namespace
 
-HostPort::HostPort(EventLoop& loop, RelayCore& core, PortSpec spec,
-                   std::optional<std::chrono::milliseconds> wait_limit, Callbacks callbacks)
-    : loop_(loop),
-      core_(core),
-      spec_(std::move(spec)),
-      wait_limit_(wait_limit),
-      callbacks_(std::move(callbacks)),
-      watch_(loop, [this] { on_port_change(); }),
-      refused_retry_(loop, [this] { retry_open(); }),
-      wait_timer_(loop, [this] { on_wait_timeout(); }) {}
+HostPort::HostPort(PortSpec spec, std::optional<std::chrono::milliseconds> wait_limit)
+    : spec_(std::move(spec)), wait_limit_(wait_limit), waiter_(port_parent_dir(spec_)) {}
 
-HostPort::~HostPort() { close_channel(); }
-
-Status HostPort::start() {
-  if (auto started = refused_retry_.start(); !started) return started;
-  auto opened = try_open();
-  if (!opened) return std::move(opened).error();
-  if (*opened == Opened::kYes) return Ok{};
-  spdlog::info("waiting for {} to appear", describe_port(spec_));
-  wait_for_port();
-  if (wait_limit_) {
-    if (auto started = wait_timer_.start(); !started) return started;
-    wait_timer_.arm(*wait_limit_);
-  }
-  return Ok{};
-}
-
-Result<HostPort::Opened> HostPort::try_open() {
-  if (spec_.kind == PortSpec::Kind::kFd) {
-    channel_ = adopt_port_fd(spec_.fd);
-  } else {
-    const auto path = resolve_port_path(spec_);
-    if (!path) return Opened::kNotYet;
-    auto channel = open_port(*path);
-    if (!channel) {
-      if (is_absence(channel.error()) || ever_opened_) {
-        spdlog::debug("port not ready: {}", describe(channel.error()));
-        const auto* transport = std::get_if<Transport>(&channel.error());
-        if (transport != nullptr && transport->error == ECONNREFUSED) refused_retry_.refused();
-        return Opened::kNotYet;
+Result<bool> HostPort::open(Clock::time_point now) {
+  switch (state_) {
+    case State::kOpen:
+    case State::kFinished:
+      return false;
+    case State::kClosed: {
+      auto opened = try_open(now);
+      if (!opened || is_open()) return opened;
+      if (!ever_opened_) spdlog::info("waiting for {} to appear", describe_port(spec_));
+      const auto limit = ever_opened_ ? std::nullopt : wait_limit_;
+      if (auto started = waiter_.start(now, limit); !started) {
+        return Transport{"cannot wait for the port: " + describe(started.error())};
       }
-      return std::move(channel).error();
+      state_ = State::kWaiting;
+      return true;
     }
-    channel_ = std::move(*channel);
-  }
-  if (auto added = loop_.add(channel_->read_fd(), kPortEvents,
-                             [this](std::uint32_t events) { on_event(events); });
-      !added) {
-    channel_.reset();
-    return std::move(added).error();
-  }
-  watch_.stop();
-  refused_retry_.cancel();
-  wait_timer_.disarm();
-  ever_opened_ = true;
-  readable_ = writable_ = false;  // the edge-triggered registration reports both
-  spdlog::info("serving {}", channel_->description());
-  return Opened::kYes;
-}
-
-void HostPort::wait_for_port() {
-  const auto dir = port_parent_dir(spec_);
-  if (auto watching = watch_.watch(dir); !watching) {
-    callbacks_.fatal("cannot wait for the port: " + describe(watching.error()));
-  }
-  // It may have appeared between the failed open and the watch.
-  on_port_change();
-}
-
-void HostPort::on_port_change() {
-  refused_retry_.socket_changed();
-  retry_open();
-}
-
-void HostPort::retry_open() {
-  if (channel_) return;
-  auto opened = try_open();
-  if (!opened) callbacks_.fatal(describe(opened.error()));
-}
-
-void HostPort::on_wait_timeout() {
-  if (channel_) return;
-  callbacks_.fatal(describe_port(spec_) + " did not appear within " +
-                   format_duration(*wait_limit_) +
-                   " (is the virtio_console module loaded and the port configured in the VMM?)");
-}
-
-void HostPort::on_event(std::uint32_t events) {
-  spdlog::trace("port events {:#x}", events);
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
-  if (events & EPOLLOUT) writable_ = true;
-  if (!(events & EPOLLHUP)) host_seen_ = true;
-  service();
-}
-
-void HostPort::service() {
-  bool progress = true;
-  while (channel_ && progress) {
-    progress = false;
-    if (writable_ && !core_.host_output().empty()) progress |= flush();
-    if (channel_ && readable_ && core_.wants_host_input()) progress |= read_some();
-  }
-}
-
-bool HostPort::flush() {
-  const auto out = core_.host_output();
-  const ssize_t n = ::write(channel_->write_fd(), out.data(), out.size());
-  spdlog::trace("port write {} of {}", n < 0 ? -errno : n, out.size());
-  if (n > 0) {
-    host_seen_ = true;
-    core_.host_output_written(static_cast<std::size_t>(n));
-    return true;
-  }
-  if (n < 0 && errno == EINTR) return true;
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    writable_ = false;
-    return false;
-  }
-  // EPIPE or the like: the read side reports the end of the session.
-  writable_ = false;
-  readable_ = true;
-  return true;
-}
-
-bool HostPort::read_some() {
-  auto& buffer = io_buffer();
-  const ssize_t n = ::read(channel_->read_fd(), buffer.data(), buffer.size());
-  spdlog::trace("port read {}", n < 0 ? -errno : n);
-  if (n > 0) {
-    core_.on_host_bytes(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
-    return true;
-  }
-  if (n < 0 && errno == EINTR) return true;
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    readable_ = false;
-    return false;
-  }
-  if (n == 0 && channel_->after_eof() == AfterEof::kPeerMayReturn && !host_seen_) {
-    // Bytes, then EOF, before the host was seen to attach: its arrival is
-    // still on its way. Keep what it sent and wait for the next edge.
-    readable_ = false;
-    return false;
-  }
-  if (n == 0 || errno == ECONNRESET) {
-    on_host_gone();
-  } else {
-    on_port_failed(errno);
+    case State::kWaiting:
+      switch (waiter_.poll(now)) {
+        case PathWaiter::Verdict::kWait:
+          return false;
+        case PathWaiter::Verdict::kTryNow:
+          return try_open(now);
+        case PathWaiter::Verdict::kGiveUp:
+          return Transport{describe_port(spec_) + " did not appear within " +
+                           format_duration(*wait_limit_) +
+                           " (is the virtio_console module loaded and the port configured in the VMM?)"};
+      }
   }
   return false;
 }
 
-void HostPort::on_host_gone() {
-  host_seen_ = false;
-  core_.end_session();
+// true when it tried; opened or not, is_open() says.
+Result<bool> HostPort::try_open(Clock::time_point now) {
+  if (spec_.kind == PortSpec::Kind::kFd) {
+    opened(adopt_port_fd(spec_.fd));
+    return true;
+  }
+  const auto path = resolve_port_path(spec_);
+  if (!path) return true;
+  auto port = open_port_channel(*path);
+  if (!port) {
+    if (!is_absence(port.error()) && !ever_opened_) return std::move(port).error();
+    spdlog::debug("port not ready: {}", describe(port.error()));
+    if (is_refusal(port.error())) {
+      waiter_.refused(now);
+    } else {
+      waiter_.absent();
+    }
+    return true;
+  }
+  opened(std::move(*port));
+  return true;
+}
+
+void HostPort::opened(PortChannel port) {
+  waiter_.stop();
+  port_ = std::move(port);
+  serial_ = new_open_serial();
+  state_ = State::kOpen;
+  ever_opened_ = true;
+  // The edge-triggered registration reports the port's state at once.
+  readable_ = writable_ = hung_up_ = false;
+  host_seen_ = read_unseen_ = false;
+  unseen_until_.reset();
+  spdlog::info("serving {}", port_.channel->description());
+}
+
+void HostPort::on_ready(std::uint32_t events) {
+  spdlog::trace("port events {:#x}", events);
+  if (!is_open()) return;
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
+  // A write to a port whose peer left fails at once, and says so.
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
+  hung_up_ = (events & (EPOLLHUP | EPOLLERR)) != 0;
+  if (!(events & EPOLLHUP)) see_host();
+}
+
+void HostPort::see_host() {
+  host_seen_ = true;
+  read_unseen_ = false;
+  unseen_until_.reset();
+}
+
+Transfer HostPort::read(std::span<char> buffer, Clock::time_point now) {
+  const IoResult got = port_.channel->read(buffer);
+  spdlog::trace("port read: {} {}", static_cast<int>(got.kind), got.bytes);
+  switch (got.kind) {
+    case IoResult::Kind::kDone:
+      if (!host_seen_) read_unseen_ = true;
+      return Transfer::moved(got.bytes);
+    case IoResult::Kind::kWouldBlock:
+      readable_ = false;
+      return Transfer::nothing();
+    case IoResult::Kind::kEof:
+      if (port_.after_eof == AfterEof::kPeerMayReturn && !host_seen_) {
+        // Bytes, then EOF, before the host was seen to attach: its arrival
+        // is likely still on its way. Keep what it sent, for a while, and
+        // wait for the next edge.
+        readable_ = false;
+        if (read_unseen_ && !unseen_until_) unseen_until_ = now + kUnseenHostHold;
+        return Transfer::nothing();
+      }
+      end_host(false);
+      return Transfer::ended();
+    case IoResult::Kind::kFailed:
+      if (is_peer_gone(got.error)) {
+        end_host(false);
+      } else {
+        fail(got.error);
+      }
+      return Transfer::ended();
+  }
+  return Transfer::nothing();
+}
+
+Transfer HostPort::write(std::string_view bytes) {
+  const IoResult put = port_.channel->write(bytes);
+  spdlog::trace("port write: {} {} of {}", static_cast<int>(put.kind), put.bytes, bytes.size());
+  switch (put.kind) {
+    case IoResult::Kind::kDone:
+      see_host();
+      return Transfer::moved(put.bytes);
+    case IoResult::Kind::kWouldBlock:
+      writable_ = false;
+      return Transfer::nothing();
+    case IoResult::Kind::kEof:
+      break;
+    case IoResult::Kind::kFailed:
+      // The peer is gone: end the host now. Its answers may be backed up,
+      // so the relay is not reading, and would never see its EOF.
+      if (is_peer_gone(put.error)) {
+        end_host(false);
+      } else {
+        fail(put.error);
+      }
+      return Transfer::ended();
+  }
+  return Transfer::nothing();
+}
+
+bool HostPort::host_left(Clock::time_point now, bool reading) {
+  if (!is_open()) return false;
+  if (unseen_until_ && now >= *unseen_until_) {
+    spdlog::debug("bytes came, then EOF, and no host was seen attached within {}s: it left",
+                  kUnseenHostHold.count());
+    end_host(false);
+    return true;
+  }
+  // While the relay reads, the read reports the end, after the host's last
+  // bytes; a virtio port reports HUP whenever no host is attached, so there
+  // it counts only once the host was seen.
+  const bool seen_leaving = port_.after_eof != AfterEof::kPeerMayReturn || host_seen_;
+  if (hung_up_ && !reading && seen_leaving) {
+    end_host(true);
+    return true;
+  }
+  return false;
+}
+
+std::optional<Clock::time_point> HostPort::next_deadline() const {
+  if (state_ == State::kWaiting) return waiter_.next_deadline();
+  return unseen_until_;
+}
+
+void HostPort::end_host(bool discard_unread) {
   spdlog::debug("host session ended");
-  switch (channel_->after_eof()) {
+  host_seen_ = read_unseen_ = false;
+  unseen_until_.reset();
+  switch (port_.after_eof) {
     case AfterEof::kPeerMayReturn:
+      // What the gone host sent and the relay never read must not be taken
+      // for the next host's.
+      for (int i = 0; discard_unread && i < kMaxDiscardReads; ++i) {
+        if (port_.channel->read(io_buffer()).kind != IoResult::Kind::kDone) break;
+      }
       readable_ = false;  // the next edge comes when a host attaches
       return;
     case AfterEof::kReconnect:
-      close_channel();
-      wait_for_port();
+      close();
+      state_ = State::kClosed;
       return;
     case AfterEof::kFinished:
-      spdlog::info("{} closed", channel_->description());
-      close_channel();
-      callbacks_.finished();
+      spdlog::info("{} closed", port_.channel->description());
+      close();
+      state_ = State::kFinished;
       return;
   }
 }
 
 // The device went away (hot-unplug, module removed): wait for it again.
 // An inherited descriptor cannot come back.
-void HostPort::on_port_failed(int error) {
-  core_.end_session();
-  const bool finished = channel_->after_eof() == AfterEof::kFinished;
-  spdlog::warn("{} failed: {}{}", channel_->description(), errno_text(error),
+void HostPort::fail(int error) {
+  const bool finished = port_.after_eof == AfterEof::kFinished;
+  spdlog::warn("{} failed: {}{}", port_.channel->description(), errno_text(error),
                finished ? "" : "; waiting for it to come back");
-  close_channel();
-  if (finished) {
-    callbacks_.finished();
-  } else {
-    wait_for_port();
-  }
+  close();
+  state_ = finished ? State::kFinished : State::kClosed;
 }
 
-void HostPort::close_channel() {
-  if (!channel_) return;
-  loop_.remove(channel_->read_fd());
-  channel_.reset();
-  readable_ = writable_ = false;
+void HostPort::close() {
+  port_.channel.reset();
+  readable_ = writable_ = hung_up_ = false;
+  host_seen_ = read_unseen_ = false;
+  unseen_until_.reset();
 }
 
 }  // namespace ktstats::relay

@@ -1,74 +1,91 @@
 #pragma once
 
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
+#include <sys/epoll.h>
 
-#include "io/dir_watch.hpp"
-#include "io/event_loop.hpp"
-#include "ktstats/channel.hpp"
-#include "io/port_spec.hpp"
-#include "io/refused_retry.hpp"
-#include "io/timer.hpp"
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
 #include "core/relay_core.hpp"
+#include "io/path_waiter.hpp"
+#include "io/port_channel.hpp"
+#include "io/port_spec.hpp"
+#include "io/transfer.hpp"
 
 namespace ktstats::relay {
 
-// The relay's side of the port: opens it (waiting for it to appear), moves
-// bytes between it and the RelayCore, and turns the end of each host
-// session into a fresh start. Edge-triggered, so a port whose host is away
-// costs no wake-ups at all.
+// The relay's side of the port: opens it (waiting for it to appear), reads
+// and writes it, and tells when the host has gone. It calls nothing: the
+// pump asks and moves the bytes. Readiness comes edge-triggered (kEvents),
+// so a port whose host is away costs no wake-ups.
 class HostPort {
  public:
-  struct Callbacks {
-    std::function<void(const std::string&)> fatal;  // the relay cannot go on
-    std::function<void()> finished;                 // the port closed for good
-  };
+  static constexpr std::uint32_t kEvents = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  // How long bytes read before their host was seen to attach are kept
+  // when the port reads EOF (docs/PROTOCOL.md, "End of the host").
+  static constexpr std::chrono::seconds kUnseenHostHold{1};
 
-  HostPort(EventLoop& loop, RelayCore& core, PortSpec spec,
-           std::optional<std::chrono::milliseconds> wait_limit, Callbacks callbacks);
-  ~HostPort();
-  HostPort(const HostPort&) = delete;
-  HostPort& operator=(const HostPort&) = delete;
+  HostPort(PortSpec spec, std::optional<std::chrono::milliseconds> wait_limit);
 
-  Status start();
-  // Writes pending output and reads input, as far as both sides allow.
-  void service();
+  // Opens the port if it is closed and there: true when it tried (so the
+  // pump goes round again). An error is fatal: the port did not appear
+  // within the limit, or cannot be waited for, or is of a kind the relay
+  // cannot serve.
+  Result<bool> open(Clock::time_point now);
+  bool is_open() const { return state_ == State::kOpen; }
+  // An inherited descriptor reached its end or failed: the relay is done.
+  bool finished() const { return state_ == State::kFinished; }
+
+  bool can_read() const { return is_open() && readable_; }
+  bool can_write() const { return is_open() && writable_; }
+  // kEnded: the host is gone (EOF, a reset, a failed port); the port has
+  // been closed or rearmed as its kind requires.
+  Transfer read(std::span<char> buffer, Clock::time_point now);
+  Transfer write(std::string_view bytes);
+  // The host went away without a read saying so: it hung up while the
+  // relay was not reading (its answers backed up), or bytes read before it
+  // was seen to attach were held for kUnseenHostHold.
+  bool host_left(Clock::time_point now, bool reading);
+
+  std::optional<Clock::time_point> next_deadline() const;
+
+  // For the poller.
+  int fd() const { return port_.channel->read_fd(); }
+  std::uint64_t serial() const { return serial_; }
+  void on_ready(std::uint32_t events);
+  PathWaiter& waiter() { return waiter_; }
 
  private:
-  enum class Opened { kYes, kNotYet };
-  Result<Opened> try_open();
-  void wait_for_port();
-  void on_port_change();
-  void retry_open();
-  void on_wait_timeout();
-  void on_event(std::uint32_t events);
-  bool flush();
-  bool read_some();
-  void on_host_gone();
-  void on_port_failed(int error);
-  void close_channel();
+  enum class State { kClosed, kWaiting, kOpen, kFinished };
 
-  EventLoop& loop_;
-  RelayCore& core_;
+  Result<bool> try_open(Clock::time_point now);
+  void opened(PortChannel port);
+  void see_host();
+  void end_host(bool discard_unread);
+  void fail(int error);
+  void close();
+
   PortSpec spec_;
   std::optional<std::chrono::milliseconds> wait_limit_;
-  Callbacks callbacks_;
-  std::unique_ptr<Channel> channel_;
-  DirWatch watch_;
-  RefusedRetry refused_retry_;
-  Timer wait_timer_;
+  PathWaiter waiter_;
+  State state_ = State::kClosed;
+  bool ever_opened_ = false;
+  PortChannel port_;
+  std::uint64_t serial_ = 0;
   bool readable_ = false;
   bool writable_ = false;
-  // The host has been seen attached (an event without HUP, or a write that
-  // went through) since the last session ended. A virtio port learns of a
-  // host's arrival from a control message that the driver handles later
-  // than the host's first bytes, so until then EOF only means "not here
-  // yet", not "gone".
+  // The last readiness report said the host hung up.
+  bool hung_up_ = false;
+  // The host has been seen attached (a readiness report without HUP, or a
+  // write that went through) since the last one left. A virtio port learns
+  // of a host's arrival from a control message that the driver handles
+  // later than the host's first bytes, so until then EOF only means "not
+  // here yet", not "gone".
   bool host_seen_ = false;
-  bool ever_opened_ = false;
+  bool read_unseen_ = false;  // bytes were read while !host_seen_
+  std::optional<Clock::time_point> unseen_until_;
 };
 
 }  // namespace ktstats::relay

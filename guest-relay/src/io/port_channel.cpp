@@ -1,4 +1,4 @@
-#include "io/virtio_port.hpp"
+#include "io/port_channel.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,10 +11,14 @@
 
 namespace ktstats::relay {
 
-Result<std::unique_ptr<Channel>> open_port(const std::string& path) {
+Result<PortChannel> open_port_channel(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return Transport{"port " + path, errno};
-  if (S_ISSOCK(info.st_mode)) return open_unix_channel(path, AfterEof::kReconnect);
+  if (S_ISSOCK(info.st_mode)) {
+    auto channel = open_unix_channel(path);
+    if (!channel) return std::move(channel).error();
+    return PortChannel{std::move(*channel), AfterEof::kReconnect};
+  }
   if (!S_ISCHR(info.st_mode)) {
     return Transport{"port " + path + " is neither a character device nor a Unix socket"};
   }
@@ -22,20 +26,21 @@ Result<std::unique_ptr<Channel>> open_port(const std::string& path) {
   if (!fd) return Transport{"open port " + path, errno};
   if (::isatty(fd.get())) {
     if (auto raw = make_raw(fd.get(), path); !raw) return std::move(raw).error();
-    return std::unique_ptr<Channel>(
-        std::make_unique<SingleFdChannel>(std::move(fd), AfterEof::kPeerMayReturn, "tty " + path));
+    return PortChannel{std::make_unique<SingleFdChannel>(std::move(fd), "tty " + path),
+                       AfterEof::kPeerMayReturn};
   }
   // A virtio port reads EOF whenever no host is attached, and works again
   // as soon as one attaches.
-  return std::unique_ptr<Channel>(std::make_unique<SingleFdChannel>(
-      std::move(fd), AfterEof::kPeerMayReturn, "virtio port " + path));
+  return PortChannel{std::make_unique<SingleFdChannel>(std::move(fd), "virtio port " + path),
+                     AfterEof::kPeerMayReturn};
 }
 
-std::unique_ptr<Channel> adopt_port_fd(int fd) {
+PortChannel adopt_port_fd(int fd) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return std::make_unique<SingleFdChannel>(UniqueFd(fd), AfterEof::kFinished,
-                                           "descriptor " + std::to_string(fd));
+  return PortChannel{
+      std::make_unique<SingleFdChannel>(UniqueFd(fd), "descriptor " + std::to_string(fd)),
+      AfterEof::kFinished};
 }
 
 }  // namespace ktstats::relay
