@@ -29,6 +29,19 @@ void check_terminal_safe(std::string_view text) {
   }
 }
 
+// A message may keep the lines of a scheduler's error text: each line
+// terminal safe, each after the first indented or blank.
+void check_message_safe(std::string_view text) {
+  for (std::size_t start = 0;;) {
+    const auto end = text.find('\n', start);
+    const auto line = text.substr(start, end == std::string_view::npos ? end : end - start);
+    require(start == 0 || line.empty() || line.substr(0, 2) == "  ");
+    check_terminal_safe(line);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+}
+
 void check_line(std::string_view line) {
   require(line.size() <= kFuzzLineCap);
 
@@ -44,7 +57,7 @@ void check_line(std::string_view line) {
   }
 
   auto payload = ktstats::decode_resp_payload(line);
-  if (!payload) check_terminal_safe(ktstats::describe(payload.error()));
+  if (!payload) check_message_safe(ktstats::describe(payload.error()));
 
   if (auto nonce = ktstats::decode_sync_request(line)) {
     require(ktstats::decode_sync_request(ktstats::encode_sync_request(*nonce)) == nonce);
