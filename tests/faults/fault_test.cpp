@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <optional>
 
@@ -286,14 +287,14 @@ TEST_F(RelayFixture, HostThatStopsReadingThenLeavesCostsOnlyItsOwnSession) {
   ASSERT_TRUE(next.write(encode_control_line(OpenLine{"next"}) + "\n" + kStats + "\n"));
   const auto echo = next.read_line(5s);
   const auto answer = next.read_line(5s);
-  const auto waited =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - left);
+  const std::chrono::duration<double, std::milli> waited = std::chrono::steady_clock::now() - left;
   ASSERT_TRUE(echo.has_value() && answer.has_value()) << relay->stderr_text();
   EXPECT_TRUE(decode_open_reply(*echo).has_value()) << *echo;
   EXPECT_EQ(field(payload(*answer), "session_reads"), 1) << *answer;
   // A second is the aim; five leave room for a loaded machine.
   EXPECT_LT(waited, 5s);
-  std::cout << "the next host was answered " << waited.count() << " ms after the stuck one left\n";
+  std::cout << "the next host was answered " << std::fixed << std::setprecision(1) << waited.count()
+            << " ms after the stuck one left\n";
   EXPECT_EQ(::kill(relay->pid(), 0), 0) << "the relay is gone: " << relay->stderr_text();
   if (!kSanitizerBuild) {
     EXPECT_LE(rss_kib(relay->pid()), kRelayRssLimitKib);
