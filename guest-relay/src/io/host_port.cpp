@@ -186,17 +186,22 @@ Transfer HostPort::write(std::string_view bytes) {
 
 bool HostPort::host_left(Clock::time_point now, bool reading) {
   if (!is_open()) return false;
+  const bool peer_may_return = port_.after_eof == AfterEof::kPeerMayReturn;
+  // A hang-up after unseen bytes counts as their EOF: the relay may have
+  // stopped reading before it got there.
+  if (peer_may_return && hung_up_ && read_unseen_ && !unseen_until_) {
+    unseen_until_ = now + kUnseenHostHold;
+  }
   if (unseen_until_ && now >= *unseen_until_) {
     spdlog::debug("bytes came, then EOF, and no host was seen attached within {}s: it left",
                   kUnseenHostHold.count());
-    end_host(false);
+    end_host(true);
     return true;
   }
   // While the relay reads, the read reports the end, after the host's last
   // bytes; a virtio port reports HUP whenever no host is attached, so there
   // it counts only once the host was seen.
-  const bool seen_leaving = port_.after_eof != AfterEof::kPeerMayReturn || host_seen_;
-  if (hung_up_ && !reading && seen_leaving) {
+  if (hung_up_ && !reading && (!peer_may_return || host_seen_)) {
     end_host(true);
     return true;
   }
