@@ -9,10 +9,18 @@ namespace ktstats::test {
 
 GuestVm::GuestVm(Options options) {
   const std::string vm_dir = KTSTATS_SOURCE_DIR "/tests/vm";
-  if (!run_step({vm_dir + "/get-kernel", options.kernel_cache}, 300s)) return;
-  std::vector<std::string> initramfs{vm_dir + "/build-initramfs", dir_ / "initramfs.cpio",
-                                     options.kernel_cache, options.relay, options.scheduler};
-  initramfs.insert(initramfs.end(), options.tools.begin(), options.tools.end());
+  std::string kernel = options.kernel_image;
+  std::vector<std::string> initramfs;
+  if (kernel.empty()) {
+    if (!run_step({vm_dir + "/get-kernel", options.kernel_cache}, 300s)) return;
+    kernel = options.kernel_cache + "/vmlinuz";
+    initramfs = {vm_dir + "/build-initramfs", dir_ / "initramfs.cpio", options.kernel_cache, options.relay,
+                 options.scheduler};
+    initramfs.insert(initramfs.end(), options.tools.begin(), options.tools.end());
+  } else {
+    initramfs = options.initramfs_builder;
+    initramfs.insert(initramfs.begin() + (initramfs.empty() ? 0 : 1), dir_ / "initramfs.cpio");
+  }
   if (!run_step(initramfs, 60s)) return;
 
   const char* accel = std::getenv("KTSTATS_VM_ACCEL");
@@ -20,10 +28,11 @@ GuestVm::GuestVm(Options options) {
   // reaches the IO-APIC within a busy loop of its own; an emulated CPU on a
   // loaded host can miss that window, and the kernel then panics.
   std::vector<std::string> argv{
-      "/usr/bin/qemu-system-x86_64", "-accel", accel ? accel : "tcg", "-m", "256",
+      "/usr/bin/qemu-system-x86_64", "-accel", accel ? accel : "tcg",
+      "-m", std::to_string(options.memory_mib), "-smp", std::to_string(options.cpus),
       "-display", "none", "-monitor", "none", "-no-reboot",
       "-serial", "file:" + dir_ / "console.log",
-      "-kernel", options.kernel_cache + "/vmlinuz", "-initrd", dir_ / "initramfs.cpio",
+      "-kernel", kernel, "-initrd", dir_ / "initramfs.cpio",
       "-append", "console=ttyS0 quiet panic=-1 no_timer_check printk.devkmsg=on ktstats_test.relay_log=" + options.relay_log_level,
       "-device", "virtio-serial-pci,id=vs0",
       "-chardev", "socket,id=ctl,path=" + dir_ / "ctl.sock" + ",server=on,wait=on",

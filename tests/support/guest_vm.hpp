@@ -12,9 +12,10 @@ namespace ktstats::test {
 
 // A QEMU guest (TCG unless KTSTATS_VM_ACCEL says otherwise) booting Debian's
 // cloud kernel with a busybox initramfs that holds ktstats-relay, the fake
-// scheduler and any extra tools. The relay serves the virtio port
-// org.ktstats.stats, reached on the host at stats_socket(); the guest's
-// /init (tests/vm/guest-init) obeys one command per line on a control port.
+// scheduler and any extra tools, or a kernel and initramfs of the caller's.
+// The relay serves the virtio port org.ktstats.stats, reached on the host at
+// stats_socket(); the guest's /init (tests/vm/guest-init, or one like it)
+// says "ready RELEASE", then obeys one command per line on a control port.
 class GuestVm {
  public:
   struct Options {
@@ -24,6 +25,14 @@ class GuestVm {
     std::vector<std::string> tools;      // more programs, copied with their libraries
     std::vector<std::string> extra_ports;  // more virtio ports, by name
     std::string relay_log_level = "info";
+    // A kernel with everything built in, booted instead of Debian's cloud
+    // kernel (nothing fetched, no modules), and the program that builds its
+    // initramfs, run as BUILDER OUTPUT ARGS...; relay, scheduler and tools
+    // are then for the builder's arguments to name.
+    std::string kernel_image;
+    std::vector<std::string> initramfs_builder;
+    int memory_mib = 256;
+    int cpus = 1;
   };
 
   explicit GuestVm(Options options);
