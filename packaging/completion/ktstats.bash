@@ -52,9 +52,9 @@ _ktstats_relay() {
     --port|--socket) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
     --log-level) mapfile -t COMPREPLY < <(compgen -W "trace debug info warn error off" -- "$cur"); return ;;
     --log-target) mapfile -t COMPREPLY < <(compgen -W "stderr kmsg" -- "$cur"); return ;;
-    --port-name|--port-fd|--response-timeout|--scheduler-wait|--wait-port) return ;;
+    --port-name|--port-fd|--response-timeout|--scheduler-wait|--wait-port|--max-sessions) return ;;
   esac
   mapfile -t COMPREPLY < <(compgen -W "--port --port-name --port-fd --socket --response-timeout
-    --scheduler-wait --wait-port --log-level --log-target --version --help" -- "$cur")
+    --scheduler-wait --wait-port --max-sessions --log-level --log-target --version --help" -- "$cur")
 }
 complete -F _ktstats_relay ktstats-relay
