@@ -318,7 +318,7 @@ TEST_F(RelaySessions, OpenPipelinedBehindACloseTakesTheClosedPlace) {
   EXPECT_EQ(field(payload(lines[5]), "session_reads"), 1) << lines[5];
 }
 
-// Session a's first request takes half a second, ample time for the relay
+// Session a's first request takes a second, ample time for the relay
 // to take in the whole burst behind it however loaded the machine: a's
 // queue then holds exactly its bound, the rest of a's requests are refused
 // in their turn, and b's requests, interleaved with them, are served.
@@ -328,7 +328,7 @@ TEST_F(RelaySessions, QueueBoundIsPerSessionAndRefusalsComeInOrder) {
   auto host = next_session();
   open_all(host, {"a", "b"}, kDefaultMaxSessions);
   ASSERT_FALSE(HasFatalFailure());
-  std::vector<std::string> burst{select_line("a"), R"({"req":"stats","args":{"fault":"delay:500"}})"};
+  std::vector<std::string> burst{select_line("a"), R"({"req":"stats","args":{"fault":"delay:1000"}})"};
   burst.insert(burst.end(), 79, kStats);
   burst.insert(burst.end(), {select_line("b"), kStats, select_line("a")});
   burst.insert(burst.end(), 20, kStats);
