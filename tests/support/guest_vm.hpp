@@ -29,8 +29,8 @@ class GuestVm {
     // kernel (nothing fetched, no modules), and the program that builds its
     // initramfs, run as BUILDER OUTPUT ARGS...; relay, scheduler and tools
     // are then for the builder's arguments to name.
-    std::string kernel_image;
-    std::vector<std::string> initramfs_builder;
+    std::string kernel_image{};
+    std::vector<std::string> initramfs_builder{};
     int memory_mib = 256;
     int cpus = 1;
   };
