@@ -38,7 +38,9 @@ constexpr RelayLimits kLimits{.max_line = 64,
                               .max_queued_bytes = 160,
                               .host_output_high_water = 128,
                               .max_queued_answers = 8};
-constexpr std::size_t kLinks = kLimits.max_sessions + 1;
+// Sessions closed but not yet in their close's turn keep their slots on
+// top of max_sessions, bounded by the relay's own waiting lines.
+constexpr std::size_t kLinks = kLimits.max_sessions + kLimits.max_queued_answers + 2;
 constexpr const char* kIds[] = {"a", "b", "c", "d", "e"};
 
 // The I/O layer's view of each link.

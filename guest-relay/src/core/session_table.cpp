@@ -9,7 +9,12 @@ std::optional<LinkId> SessionTable::find(std::string_view id) const {
 }
 
 std::optional<LinkId> SessionTable::open(std::string id) {
-  if (taken_ >= max_sessions_) return std::nullopt;
+  // The limit counts open sessions: one closed by a line read already no
+  // longer counts, so an open pipelined behind that close takes its place,
+  // as the host sees it. Its slot stays taken until its close's turn, so a
+  // few more slots than max_sessions may be taken, bounded by the closes
+  // waiting in the queue.
+  if (ids_.size() >= max_sessions_) return std::nullopt;
   std::size_t index = 0;
   while (index < taken_slots_.size() && taken_slots_[index]) ++index;
   if (index == taken_slots_.size()) taken_slots_.push_back(false);

@@ -21,7 +21,7 @@ class SessionTable {
 
   // The slot of open session `id`.
   std::optional<LinkId> find(std::string_view id) const;
-  // Opens `id` on the lowest free slot; nullopt when every slot is taken.
+  // Opens `id` on the lowest free slot; nullopt when max_sessions are open.
   std::optional<LinkId> open(std::string id);
   // `id` is no longer open; its slot stays taken until free().
   void close(LinkId link);
