@@ -348,7 +348,10 @@ void RelayCore::on_time(Clock::time_point now) {
   const LinkId id = queue_.front().link;
   if (head_ == Head::kInFlight) {
     // A late answer must never be taken for the next request's: drop the
-    // connection it would arrive on.
+    // connection it would arrive on. The one line the default log level
+    // records (ktstats-relay(8)): a scheduler too slow is worth knowing.
+    spdlog::warn("scheduler gave no response within {}; dropping its connection",
+                 format_duration(timing_.response_timeout));
     links_.drop(id);
     finish_head(id, encode_relay_error(RelayErrorKind::kTimeout,
                                        "no response from the scheduler within " +
