@@ -49,17 +49,19 @@ void make_room_for_links(std::size_t max_sessions) {
 // until nothing changes; the port and the scheduler links are read, a
 // bounded amount each, and what that produced is settled in turn; then the
 // one timer is armed at the earliest deadline and the descriptors to wait
-// for are declared. True when the port still has bytes the core wants but
-// the read bound stopped at, so the loop comes back without waiting.
+// for are declared. True when the port may still hold bytes the core would
+// take now: the port is edge-triggered, so they would raise no new event,
+// and the loop comes back without waiting.
 bool Relay::pump() {
   const auto now = Clock::now();
   pass_time(now);
   settle(now);
-  const bool more = read_inputs(now);
+  read_host(now);
+  read_links(now);
   settle(now);
   arm_timer();
   watch_all();
-  return more;
+  return port_.can_read() && core_.wants_host_input();
 }
 
 Result<std::unique_ptr<Relay>> Relay::create(RelayOptions options) {
@@ -223,32 +225,40 @@ bool Relay::write_links(Clock::time_point now) {
   return moved;
 }
 
-bool Relay::read_inputs(Clock::time_point now) {
-  const bool more = read_host(now);
-  read_links(now);
-  return more;
+// After each read, what the core asked of the links is done before any
+// link is read again: a connection it closed is then gone, and none of its
+// bytes can be taken for the next connection on the same link.
+void Relay::carry_out_link_commands(Clock::time_point now) {
+  if (core_.has_link_commands()) settle(now);
 }
 
 // The port only while the core wants host input, so neither its framer nor
 // its output grows past their bounds; the host's hang-up meanwhile is
 // caught by end_gone_host().
-bool Relay::read_host(Clock::time_point now) {
-  for (int reads = 0; port_.can_read() && core_.wants_host_input(); ++reads) {
-    if (reads == kReadsPerPump) return true;
+void Relay::read_host(Clock::time_point now) {
+  for (int reads = 0; reads < kReadsPerPump && port_.can_read() && core_.wants_host_input();
+       ++reads) {
     const Transfer got = port_.read(io_buffer(), now);
     if (got.kind == Transfer::Kind::kMoved) core_.on_host_bytes(now, bytes_read(got.bytes));
     if (got.kind == Transfer::Kind::kEnded) host_gone();
+    carry_out_link_commands(now);
   }
-  return false;
 }
 
 // Level-triggered: a link left readable at its bound is reported again.
+// The links are taken by id, since carrying out commands may close or
+// reopen any of them.
 void Relay::read_links(Clock::time_point now) {
-  for (auto& [link, channel] : links_.open_links()) {
-    for (int reads = 0; reads < kReadsPerPump && channel.can_read(); ++reads) {
-      const Transfer got = channel.read(io_buffer());
+  link_ids_.clear();
+  for (const auto& [link, channel] : links_.open_links()) link_ids_.push_back(link);
+  for (const LinkId link : link_ids_) {
+    for (int reads = 0; reads < kReadsPerPump; ++reads) {
+      SchedulerLink* channel = links_.find_open(link);
+      if (channel == nullptr || !channel->can_read()) break;
+      const Transfer got = channel->read(io_buffer());
       if (got.kind == Transfer::Kind::kMoved) core_.on_link_bytes(now, link, bytes_read(got.bytes));
       if (got.kind == Transfer::Kind::kEnded) core_.on_link_closed(now, link);
+      carry_out_link_commands(now);
     }
   }
   links_.forget_closed();

@@ -50,8 +50,8 @@ class Relay {
   void report(const SchedulerLinks::Outcome& outcome, Clock::time_point now);
   bool write_host(Clock::time_point now);
   bool write_links(Clock::time_point now);
-  bool read_inputs(Clock::time_point now);
-  bool read_host(Clock::time_point now);
+  void carry_out_link_commands(Clock::time_point now);
+  void read_host(Clock::time_point now);
   void read_links(Clock::time_point now);
   void host_gone();
   void arm_timer();
@@ -69,6 +69,7 @@ class Relay {
   SchedulerLinks links_;
   std::vector<Poller::Watch> watches_;
   std::vector<SchedulerLinks::Outcome> outcomes_;
+  std::vector<LinkId> link_ids_;  // the links one pump reads, by id
   bool stopping_ = false;
   std::optional<Error> fatal_;
 };

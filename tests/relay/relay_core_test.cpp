@@ -250,18 +250,18 @@ TEST_F(RelayCoreTest, StrayAndOversizeSchedulerLines) {
   host("Z\n");
   reply(kImplicitLink, "z\nnobody asked\n");
   EXPECT_EQ(core->counters().stray_scheduler_lines, 1u);
-  EXPECT_EQ(count(Op::kClose), 0) << "the stray line is dropped, the connection kept";
+  EXPECT_EQ(count(Op::kClose), 1) << "a second answer puts the connection out of step";
   EXPECT_EQ(host_lines(), Lines{"z"});
   host("A\n");
-  EXPECT_EQ(count(Op::kConnect), 1);
+  EXPECT_EQ(count(Op::kConnect), 2);
   EXPECT_EQ(sent_to(kImplicitLink), (Lines{"Z", "A"}));
   reply(kImplicitLink, std::string(100, 'z'));
   EXPECT_EQ(host_lines(),
             Lines{error(RelayErrorKind::kOversize, "response line exceeds 64 bytes")});
-  EXPECT_EQ(count(Op::kClose, kImplicitLink), 1)
+  EXPECT_EQ(count(Op::kClose, kImplicitLink), 2)
       << "the rest of a long line may never end: the connection is dropped";
   host("B\n");
-  EXPECT_EQ(count(Op::kConnect), 2);
+  EXPECT_EQ(count(Op::kConnect), 3);
   reply(kImplicitLink, "b\n");
   EXPECT_EQ(host_lines(), Lines{"b"});
 }
@@ -272,6 +272,16 @@ TEST_F(RelayCoreTest, OversizeLineWithNothingInFlightDropsTheConnectionToo) {
   EXPECT_EQ(host_lines(), Lines{"a"});
   EXPECT_EQ(count(Op::kClose, kImplicitLink), 1);
   EXPECT_EQ(core->counters().stray_scheduler_lines, 1u);
+}
+
+TEST_F(RelayCoreTest, IdleConnectionHoldsNoLongStrayLine) {
+  limits.max_line = 100 * 1024;
+  make_core();
+  host(open_line("a"));
+  reply(1, std::string(1000, 'g'));
+  EXPECT_EQ(count(Op::kClose, 1), 0) << "a greeting may come in pieces";
+  reply(1, std::string(4000, 'g'));
+  EXPECT_EQ(count(Op::kClose, 1), 1) << "not a whole line cap's worth on every idle connection";
 }
 
 TEST_F(RelayCoreTest, SyncConnectsEarlySoAGreetingOnAcceptIsNoAnswer) {

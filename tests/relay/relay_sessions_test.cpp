@@ -422,12 +422,7 @@ constexpr const char* kAnswerThree = R"({"errno":0,"args":{"resp":3}})";
 // open, carry its requests and close.
 class RelaySessionsScripted : public RelaySessions {
  protected:
-  LinePeer accept_relay() {
-    auto fd = scheduler_listener.accept();
-    EXPECT_TRUE(fd.valid()) << "the relay did not connect to the scheduler: "
-                            << (relay ? relay->stderr_text() : "");
-    return LinePeer(std::move(fd));
-  }
+  LinePeer accept_relay() { return accept_relay_at(scheduler_listener); }
 
   Listener scheduler_listener{scheduler_socket};
 };

@@ -39,6 +39,13 @@ LinePeer RelayFixture::next_session() {
   return LinePeer(std::move(fd));
 }
 
+LinePeer RelayFixture::accept_relay_at(Listener& scheduler_listener) {
+  auto fd = scheduler_listener.accept();
+  EXPECT_TRUE(fd.valid()) << "the relay did not connect to the scheduler: "
+                          << (relay ? relay->stderr_text() : "");
+  return LinePeer(std::move(fd));
+}
+
 std::string RelayFixture::ask(LinePeer& session, const std::string& line) {
   EXPECT_TRUE(session.send_line(line));
   auto answer = session.read_line();

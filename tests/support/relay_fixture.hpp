@@ -23,6 +23,8 @@ class RelayFixture : public ::testing::Test {
   void start_relay(std::vector<std::string> extra = {});
   // Accepts the relay's next connection: a new host session.
   LinePeer next_session();
+  // Accepts the relay's next connection to a scheduler the test plays.
+  LinePeer accept_relay_at(Listener& scheduler_listener);
   // Sends one line and returns the one answer (empty string on timeout).
   std::string ask(LinePeer& session, const std::string& line);
   // The args.resp payload of an answer; fails the test if it has none.

@@ -35,6 +35,7 @@ void LinkTable::reset(LinkId id) {
   link.framer = LineFramer(max_line_);
   std::string().swap(link.output);
   link.output_sent = 0;
+  link.carried_request = false;
 }
 
 void LinkTable::close(LinkId id) {
@@ -44,6 +45,7 @@ void LinkTable::close(LinkId id) {
 
 void LinkTable::send(LinkId id, std::string line) {
   Link& link = at(id);
+  link.carried_request = true;
   if (link.output.empty()) {
     link.output.swap(line);
   } else {

@@ -39,6 +39,9 @@ class LinkTable {
     LineFramer framer;
     std::string output;
     std::size_t output_sent = 0;
+    // A request went out on this connection: from then on a line nobody
+    // asked for puts it out of step.
+    bool carried_request = false;
   };
 
   explicit LinkTable(std::size_t max_line) : max_line_(max_line) {}
@@ -63,6 +66,7 @@ class LinkTable {
   void output_written(LinkId id, std::size_t bytes);
 
   std::vector<LinkCommand> take_commands();
+  bool has_commands() const { return !commands_.empty(); }
 
  private:
   std::size_t max_line_;

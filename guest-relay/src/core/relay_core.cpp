@@ -10,6 +10,11 @@
 namespace ktstats::relay {
 namespace {
 
+// Bytes of an unfinished line a connection may hold while none of its
+// requests is in flight.
+constexpr std::size_t kMaxStrayBytes = 4096;
+
+
 bool is_blank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }
@@ -301,11 +306,18 @@ void RelayCore::on_link_bytes(Clock::time_point now, LinkId id, std::string_view
         finish_head(id, std::move(*line));
         continue;
       }
-      // Nobody on this connection asked (a second answer, or noise): it is
-      // no answer to the next request, which has not been sent yet.
+      // Nobody on this connection asked: it is no answer to the next
+      // request, which has not been sent yet. Before the first request it
+      // is a greeting, harmless; after an answer it is a second one, and
+      // the next could come as late and be taken for the next request's
+      // answer: only a new connection is known to be in step.
       ++counters_.stray_scheduler_lines;
       spdlog::debug("link {}: dropped a line sent with no request in flight: {}", id,
                     line_excerpt(*line));
+      if (source.carried_request) {
+        links_.drop(id);
+        break;
+      }
       continue;
     }
     // The rest of that line may never end, and the next answer would be
@@ -319,6 +331,14 @@ void RelayCore::on_link_bytes(Clock::time_point now, LinkId id, std::string_view
     }
     links_.drop(id);
     break;
+  }
+  // Bytes nobody asked for are not kept up to the line cap on every idle
+  // connection (a hostile scheduler times the session limit): a greeting
+  // longer than this is no greeting.
+  if (links_.state(id) == LinkTable::State::kConnected && !head_is(id, Head::kInFlight) &&
+      source.framer.partial_bytes() > kMaxStrayBytes) {
+    ++counters_.stray_scheduler_lines;
+    links_.drop(id);
   }
   pump(now);
 }
@@ -389,6 +409,8 @@ void RelayCore::host_output_written(Clock::time_point now, std::size_t bytes) {
 }
 
 std::vector<LinkCommand> RelayCore::take_link_commands() { return links_.take_commands(); }
+
+bool RelayCore::has_link_commands() const { return links_.has_commands(); }
 
 std::string_view RelayCore::link_output(LinkId id) const { return links_.output(id); }
 

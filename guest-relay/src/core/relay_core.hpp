@@ -95,6 +95,10 @@ class RelayCore {
   std::string_view host_output() const;
   // Link commands since the last call, in order.
   std::vector<LinkCommand> take_link_commands();
+  // Commands wait to be taken: the I/O layer carries them out before it
+  // reads a link again, so no byte of a connection closed is ever taken for
+  // the next connection on the same link.
+  bool has_link_commands() const;
   // Bytes for a link's scheduler connection, not yet written.
   std::string_view link_output(LinkId link) const;
   std::optional<Clock::time_point> next_deadline() const;

@@ -145,6 +145,11 @@ bool SchedulerLinks::connect_waiting(Clock::time_point now, std::vector<Outcome>
   return true;
 }
 
+SchedulerLink* SchedulerLinks::find_open(LinkId link) {
+  const auto it = links_.find(link);
+  return it != links_.end() && it->second.is_open() ? &it->second : nullptr;
+}
+
 void SchedulerLinks::forget_closed() {
   std::erase_if(links_, [](const auto& entry) { return !entry.second.is_open(); });
 }

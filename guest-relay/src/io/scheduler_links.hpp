@@ -78,6 +78,8 @@ class SchedulerLinks {
   void forget_closed();
 
   std::map<LinkId, SchedulerLink>& open_links() { return links_; }
+  // The link's connection if it is open, else null.
+  SchedulerLink* find_open(LinkId link);
   std::optional<Clock::time_point> next_deadline() const { return waiter_.next_deadline(); }
   PathWaiter& waiter() { return waiter_; }
   void on_ready(LinkId link, std::uint32_t events);
