@@ -35,6 +35,8 @@ Status Poller::control(int op, const Watch& watch) {
 }
 
 Status Poller::watch_exactly(std::vector<Watch>& watches) {
+  // The usual case, once per pump: nothing changed since the last call.
+  if (watches == watched_) return Ok{};
   const auto by_tag = [](const Watch& a, const Watch& b) { return a.tag < b.tag; };
   std::sort(watches.begin(), watches.end(), by_tag);
   const auto find = [&](const std::vector<Watch>& in, Tag tag) -> const Watch* {
@@ -56,7 +58,7 @@ Status Poller::watch_exactly(std::vector<Watch>& watches) {
       status = control(EPOLL_CTL_ADD, now);
     }
   }
-  watched_ = watches;
+  watched_.assign(watches.begin(), watches.end());
   return status;
 }
 

@@ -28,6 +28,8 @@ class Poller {
     int fd;
     std::uint64_t serial;  // from new_open_serial(), when the fd was opened
     std::uint32_t events;
+
+    bool operator==(const Watch&) const = default;
   };
   struct Ready {
     Tag tag;
