@@ -148,13 +148,7 @@ Transfer HostPort::read(std::span<char> buffer, Clock::time_point now) {
       }
       end_host(false);
       return Transfer::ended();
-    case IoResult::Kind::kFailed:
-      if (is_peer_gone(got.error)) {
-        end_host(false);
-      } else {
-        fail(got.error);
-      }
-      return Transfer::ended();
+    case IoResult::Kind::kFailed: return failed(got.error);
   }
   return Transfer::nothing();
 }
@@ -171,17 +165,21 @@ Transfer HostPort::write(std::string_view bytes) {
       return Transfer::nothing();
     case IoResult::Kind::kEof:
       break;
-    case IoResult::Kind::kFailed:
-      // The peer is gone: end the host now. Its answers may be backed up,
-      // so the relay is not reading, and would never see its EOF.
-      if (is_peer_gone(put.error)) {
-        end_host(false);
-      } else {
-        fail(put.error);
-      }
-      return Transfer::ended();
+    case IoResult::Kind::kFailed: return failed(put.error);
   }
   return Transfer::nothing();
+}
+
+// A read or write failed. The peer gone ends the host at once, whichever
+// way it showed: its answers may be backed up, so the relay is not reading
+// and would never see its EOF. Anything else is the port failing.
+Transfer HostPort::failed(int error) {
+  if (is_peer_gone(error)) {
+    end_host(false);
+  } else {
+    fail(error);
+  }
+  return Transfer::ended();
 }
 
 bool HostPort::host_left(Clock::time_point now, bool reading) {

@@ -64,6 +64,7 @@ class HostPort {
   void opened(PortChannel port);
   void see_host();
   void end_host(bool discard_unread);
+  Transfer failed(int error);
   void fail(int error);
   void close();
 
