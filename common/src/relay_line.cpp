@@ -99,24 +99,49 @@ std::optional<std::string> decode_sync_request(std::string_view line) {
   return std::string(*nonce);
 }
 
-std::string encode_sync_reply(const SyncReply& reply) {
+namespace {
+
+// The relay's echo of a host's sync or open line: the line's key and id,
+// then who answers.
+boost::json::object echo_object(std::string_view key, std::string_view id, std::string_view relay,
+                                std::string_view version) {
   boost::json::object line;
-  line[kSyncKey] = reply.nonce;
-  line["relay"] = reply.relay;
-  line["version"] = reply.version;
-  return boost::json::serialize(line);
+  line[key] = id;
+  line["relay"] = relay;
+  line["version"] = version;
+  return line;
+}
+
+struct Echo {
+  std::string id;
+  std::string version;
+  std::string relay;  // empty when the echo names none
+  const boost::json::object* object;
+};
+
+std::optional<Echo> decode_echo(std::string_view line, std::string_view key,
+                                boost::json::value& storage) {
+  const auto* object = keyed_object(line, key, storage);
+  if (object == nullptr) return std::nullopt;
+  const auto* id = string_member(*object, key);
+  const auto* version = string_member(*object, "version");
+  if (id == nullptr || version == nullptr || !is_valid_nonce(*id)) return std::nullopt;
+  const auto* relay = string_member(*object, "relay");
+  return Echo{std::string(*id), std::string(*version),
+              relay == nullptr ? std::string() : std::string(*relay), object};
+}
+
+}  // namespace
+
+std::string encode_sync_reply(const SyncReply& reply) {
+  return boost::json::serialize(echo_object(kSyncKey, reply.nonce, reply.relay, reply.version));
 }
 
 std::optional<SyncReply> decode_sync_reply(std::string_view line) {
   boost::json::value storage;
-  const auto* object = keyed_object(line, kSyncKey, storage);
-  if (object == nullptr) return std::nullopt;
-  const auto* nonce = string_member(*object, kSyncKey);
-  const auto* version = string_member(*object, "version");
-  if (nonce == nullptr || version == nullptr || !is_valid_nonce(*nonce)) return std::nullopt;
-  const auto* relay = string_member(*object, "relay");
-  return SyncReply{std::string(*nonce), std::string(*version),
-                   relay == nullptr ? std::string() : std::string(*relay)};
+  auto echo = decode_echo(line, kSyncKey, storage);
+  if (!echo) return std::nullopt;
+  return SyncReply{std::move(echo->id), std::move(echo->version), std::move(echo->relay)};
 }
 
 namespace {
@@ -161,24 +186,17 @@ std::optional<ControlLine> decode_control_line(std::string_view line) {
 }
 
 std::string encode_open_reply(const OpenReply& reply) {
-  boost::json::object line;
-  line[kOpenKey] = reply.id;
-  line["relay"] = reply.relay;
-  line["version"] = reply.version;
+  auto line = echo_object(kOpenKey, reply.id, reply.relay, reply.version);
   line["max_sessions"] = reply.max_sessions;
   return boost::json::serialize(line);
 }
 
 std::optional<OpenReply> decode_open_reply(std::string_view line) {
   boost::json::value storage;
-  const auto* object = keyed_object(line, kOpenKey, storage);
-  if (object == nullptr) return std::nullopt;
-  const auto* id = string_member(*object, kOpenKey);
-  const auto* version = string_member(*object, "version");
-  if (id == nullptr || version == nullptr || !is_valid_nonce(*id)) return std::nullopt;
-  OpenReply reply{std::string(*id), std::string(*version), 0, {}};
-  if (const auto* relay = string_member(*object, "relay")) reply.relay = std::string(*relay);
-  if (const auto* max = object->if_contains("max_sessions")) {
+  auto echo = decode_echo(line, kOpenKey, storage);
+  if (!echo) return std::nullopt;
+  OpenReply reply{std::move(echo->id), std::move(echo->version), 0, std::move(echo->relay)};
+  if (const auto* max = echo->object->if_contains("max_sessions")) {
     if (max->is_uint64()) reply.max_sessions = max->get_uint64();
     if (max->is_int64() && max->get_int64() >= 0) {
       reply.max_sessions = static_cast<std::uint64_t>(max->get_int64());
