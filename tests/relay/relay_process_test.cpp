@@ -112,19 +112,17 @@ TEST_F(RelayProcess, OneConnectionPerSessionKeepsPerConnectionState) {
   EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);
 }
 
-TEST_F(RelayProcess, SchedulerClosingFailsInFlightAndQueuedThenRecovers) {
+TEST_F(RelayProcess, SchedulerClosingFailsTheRequestInFlightOnlyTheRestGoOverANewConnection) {
   start_scheduler();
   start_relay();
   auto host = next_session();
   // One request in flight that the scheduler will cut mid-line, two queued.
   ASSERT_TRUE(host.write(R"({"req":"stats","args":{"fault":"close-mid-line"}})"
                          "\n" R"({"req":"stats"})" "\n" R"({"req":"stats_meta"})" "\n"));
-  for (int i = 0; i < 3; ++i) {
-    auto answer = host.read_line();
-    ASSERT_TRUE(answer.has_value());
-    EXPECT_EQ(relay_error(*answer), "scheduler closed the connection") << *answer;
-  }
-  EXPECT_EQ(field(payload(ask(host, kStats)), "session_reads"), 1);  // a new connection
+  EXPECT_EQ(relay_error(host.read_line().value_or("")), "scheduler closed the connection");
+  EXPECT_EQ(field(payload(host.read_line().value_or("")), "session_reads"), 1)
+      << "not on a new connection";
+  EXPECT_TRUE(payload(host.read_line().value_or("")).is_object());
 }
 
 TEST_F(RelayProcess, TimeoutDropsTheConnectionSoALateAnswerIsNeverTaken) {

@@ -69,6 +69,15 @@ void LinkTable::output_written(LinkId id, std::size_t bytes) {
   }
 }
 
+std::optional<std::string> LinkTable::take_unsent(LinkId id) {
+  if (!knows(id)) return std::nullopt;
+  Link& link = links_[id];
+  if (link.output.empty() || link.output_sent != 0) return std::nullopt;
+  std::string line = std::exchange(link.output, {});
+  line.pop_back();  // the newline send() added
+  return line;
+}
+
 std::vector<LinkCommand> LinkTable::take_commands() { return std::exchange(commands_, {}); }
 
 }  // namespace ktstats::relay

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,8 @@ class LinkTable {
   void send(LinkId id, std::string line);
   std::string_view output(LinkId id) const;
   void output_written(LinkId id, std::size_t bytes);
+  // The line sent, when no byte of it was written: it is taken back.
+  std::optional<std::string> take_unsent(LinkId id);
 
   std::vector<LinkCommand> take_commands();
   bool has_commands() const { return !commands_.empty(); }

@@ -213,6 +213,7 @@ void RelayCore::start_head(Clock::time_point now) {
   queue_.start_front();
   head_since_ = now;
   head_ = Head::kAwaitingConnect;
+  head_resent_ = false;
   switch (links_.state(id)) {
     case LinkTable::State::kConnected:
       send_head(now);
@@ -343,17 +344,34 @@ void RelayCore::on_link_bytes(Clock::time_point now, LinkId id, std::string_view
   pump(now);
 }
 
+// Only a request the scheduler may have seen is answered `closed`. One of
+// which no byte went out never reached it: the close came first, whatever
+// order the relay heard of the two in (a scheduler restarted between
+// requests), so it goes over a new connection, once; so do the requests
+// waiting behind it.
 void RelayCore::on_link_closed(Clock::time_point now, LinkId id) {
   if (links_.state(id) == LinkTable::State::kDisconnected) return;
-  const bool was_connected = links_.state(id) == LinkTable::State::kConnected;
+  std::optional<std::string> unsent;
+  if (head_is(id, Head::kInFlight) && !head_resent_) unsent = links_.take_unsent(id);
   links_.reset(id);
-  const std::string closed =
-      encode_relay_error(RelayErrorKind::kClosed, "scheduler closed the connection");
-  if (head_ != Head::kIdle && queue_.front().link == id) finish_head(id, closed);
-  // The requests that were to go over that connection: the scheduler ended
-  // it, and its per-connection state with it.
-  if (was_connected) queue_.answer_waiting_requests(id, closed);
+  if (unsent) {
+    resend_head(now, std::move(*unsent));
+  } else if (head_ != Head::kIdle && queue_.front().link == id) {
+    finish_head(id, encode_relay_error(RelayErrorKind::kClosed, "scheduler closed the connection"));
+  }
   pump(now);
+}
+
+void RelayCore::resend_head(Clock::time_point now, std::string line) {
+  ++counters_.requests_resent;
+  spdlog::debug("link {}: the scheduler closed the connection before the request went out; "
+                "connecting again",
+                queue_.front().link);
+  queue_.front().line = std::move(line);
+  head_resent_ = true;
+  head_ = Head::kAwaitingConnect;
+  head_since_ = now;
+  links_.connect(queue_.front().link, timing_.scheduler_wait.count() > 0);
 }
 
 void RelayCore::link_output_written(LinkId id, std::size_t bytes) {

@@ -52,6 +52,9 @@ struct RelayCounters {
   // Implicit sessions ended by a sync line with a new nonce, the port
   // having shown no EOF.
   std::uint64_t sessions_replaced_at_sync = 0;
+  // Requests sent again on a new connection: the scheduler closed the last
+  // one before any byte of them went out.
+  std::uint64_t requests_resent = 0;
 };
 
 // The relay's whole protocol, as pure input -> output: bytes from the host,
@@ -137,6 +140,7 @@ class RelayCore {
   void start_head(Clock::time_point now);
   void send_head(Clock::time_point now);
   void finish_head(LinkId owner, std::string line);
+  void resend_head(Clock::time_point now, std::string line);
   void close_head_session();
   bool head_is(LinkId link, Head state) const;
   void connect_early(LinkId link);
@@ -162,6 +166,7 @@ class RelayCore {
   WorkQueue queue_;
   Head head_ = Head::kIdle;
   Clock::time_point head_since_{};  // when the head started its current wait
+  bool head_resent_ = false;         // the head went over a second connection
   RelayCounters counters_;
 };
 

@@ -48,16 +48,6 @@ void WorkQueue::erase_waiting_of(LinkId link) {
   });
 }
 
-void WorkQueue::answer_waiting_requests(LinkId link, const std::string& answer) {
-  for (WorkEntry& entry : entries_) {
-    if (entry.kind != WorkEntry::Kind::kRequest || entry.link != link) continue;
-    if (front_started_ && &entry == &entries_.front()) continue;
-    unqueue(entry);
-    entry = {WorkEntry::Kind::kAnswer, link, answer};
-    ++answers_;
-  }
-}
-
 void WorkQueue::clear() {
   entries_.clear();
   front_started_ = false;

@@ -46,8 +46,6 @@ class WorkQueue {
   void pop_front();
   // Drops the waiting entries of `link` (not a started front).
   void erase_waiting_of(LinkId link);
-  // Turns the waiting requests of `link` into `answer`.
-  void answer_waiting_requests(LinkId link, const std::string& answer);
   void clear();
 
   std::size_t waiting_requests(LinkId link) const;
