@@ -146,8 +146,20 @@ std::optional<SyncReply> decode_sync_reply(std::string_view line) {
 
 namespace {
 
+// Whether the line opens an object whose first key starts "ktstats_": a
+// control line's only key does, and a request line (the relay's every
+// line) is turned away without being parsed.
+bool opens_with_control_key(std::string_view line) {
+  constexpr std::string_view kJsonSpace = " \t\r\n";
+  auto brace = line.find_first_not_of(kJsonSpace);
+  if (brace == std::string_view::npos || line[brace] != '{') return false;
+  auto key = line.find_first_not_of(kJsonSpace, brace + 1);
+  return key != std::string_view::npos && line.substr(key).starts_with("\"ktstats_");
+}
+
 // The one member's key and its id, if the line is exactly {"ktstats_…":"<id>"}.
 std::optional<std::pair<std::string, std::string>> control_member(std::string_view line) {
+  if (!opens_with_control_key(line)) return std::nullopt;
   boost::json::value storage;
   const auto* object = keyed_object(line, "\"ktstats_", storage);
   if (object == nullptr || object->size() != 1) return std::nullopt;

@@ -91,6 +91,11 @@ TEST(ControlLine, EachKindRoundTripsThroughItsWireBytes) {
   }
 }
 
+TEST(ControlLine, JsonWhitespaceAroundTheMemberIsAllowed) {
+  EXPECT_EQ(decode_control_line(" {\t\"ktstats_open\" : \"a\" } "), ControlLine{OpenLine{"a"}});
+  EXPECT_EQ(decode_control_line("{\r\n\"ktstats_close\":\"a\"}"), ControlLine{CloseLine{"a"}});
+}
+
 TEST(ControlLine, AnythingElseIsNoControlLineAndGoesToTheScheduler) {
   for (std::string_view line : {
            R"({"req":"stats","args":{}})",
@@ -98,6 +103,8 @@ TEST(ControlLine, AnythingElseIsNoControlLineAndGoesToTheScheduler) {
            R"({"ktstats_open":""})",
            R"({"ktstats_open":1})",
            R"({"ktstats_open":"a","req":"stats"})",
+           R"({"req":"stats","ktstats_open":"a"})",
+           R"({"\u006btstats_open":"a"})",
            R"({"ktstats_other":"a"})",
            R"(["ktstats_open","a"])",
            R"({"ktstats_open":"a")",
