@@ -55,7 +55,8 @@ void make_room_for_links(std::size_t max_sessions) {
 bool Relay::pump() {
   const auto now = Clock::now();
   pass_time(now);
-  settle(now);
+  if (unsettled_) settle(now);
+  unsettled_ = false;
   read_host(now);
   read_links(now);
   settle(now);
@@ -98,7 +99,10 @@ Status Relay::run() {
   }
 }
 
-// Event handlers only record what is ready; the pump acts on it.
+// Event handlers only record what is ready; the pump acts on it. The
+// state was settled when the loop went to sleep: only bytes to read leave
+// it so (the pump reads, then settles); anything else that an event can
+// change makes it settle first.
 void Relay::note_ready(const Poller::Ready& ready) {
   switch (ready.tag) {
     case kSignalTag: {
@@ -108,12 +112,23 @@ void Relay::note_ready(const Poller::Ready& ready) {
       stopping_ = true;
       return;
     }
-    case kTimerTag: timer_.consume(); return;
-    case kPortTag: port_.on_ready(ready.events); return;
-    case kPortWaitTag: port_.waiter().on_readable(); return;
-    case kSocketWaitTag: links_.waiter().on_readable(); return;
-    default: links_.on_ready(static_cast<LinkId>(ready.tag - kFirstLinkTag), ready.events); return;
+    case kTimerTag: timer_.consume(); break;
+    case kPortTag: {
+      // Edge-triggered: a port that could write already reports EPOLLOUT
+      // again with every EPOLLIN, and that changes nothing.
+      const bool was_ready = port_.can_write() && port_.host_seen();
+      port_.on_ready(ready.events);
+      if (was_ready && (ready.events & ~std::uint32_t{EPOLLIN | EPOLLOUT}) == 0) return;
+      break;
+    }
+    case kPortWaitTag: port_.waiter().on_readable(); break;
+    case kSocketWaitTag: links_.waiter().on_readable(); break;
+    default:
+      links_.on_ready(static_cast<LinkId>(ready.tag - kFirstLinkTag), ready.events);
+      if (ready.events == EPOLLIN) return;
+      break;
   }
+  unsettled_ = true;
 }
 
 // Everything the loop waits for, declared in this one place: the port
@@ -143,18 +158,24 @@ void Relay::arm_timer() {
 
 // The core's deadlines that ran out: answer timeouts, scheduler waits.
 void Relay::pass_time(Clock::time_point now) {
-  if (const auto deadline = core_.next_deadline(); deadline && *deadline <= now) core_.on_time(now);
+  if (const auto deadline = core_.next_deadline(); deadline && *deadline <= now) {
+    core_.on_time(now);
+    unsettled_ = true;
+  }
 }
 
-// Everything that needs no read, repeated until it changes nothing.
+// Everything that needs no read, in an order where each step's work
+// mostly comes from the steps before it; repeated while a step left work
+// for one before it.
 void Relay::settle(Clock::time_point now) {
-  for (bool moved = true; moved && !fatal_;) {
-    moved = open_port(now);
-    moved |= end_gone_host(now);
-    moved |= run_link_commands(now);
-    moved |= connect_waiting_links(now);
-    moved |= write_host(now);
-    moved |= write_links(now);
+  for (bool again = true; again && !fatal_;) {
+    again = open_port(now);
+    again |= end_gone_host(now);
+    run_link_commands(now);
+    connect_waiting_links(now);
+    again |= write_host(now);
+    again |= write_links(now);
+    again |= core_.has_link_commands() || (port_.can_write() && !core_.host_output().empty());
   }
 }
 
@@ -175,7 +196,8 @@ bool Relay::end_gone_host(Clock::time_point now) {
 
 void Relay::host_gone() { core_.on_host_gone(); }
 
-bool Relay::run_link_commands(Clock::time_point now) {
+void Relay::run_link_commands(Clock::time_point now) {
+  if (!core_.has_link_commands()) return;
   const auto commands = core_.take_link_commands();
   for (const LinkCommand& command : commands) {
     switch (command.op) {
@@ -184,14 +206,12 @@ bool Relay::run_link_commands(Clock::time_point now) {
       case LinkCommand::Op::kClose: links_.close(command.link); break;
     }
   }
-  return !commands.empty();
 }
 
-bool Relay::connect_waiting_links(Clock::time_point now) {
+void Relay::connect_waiting_links(Clock::time_point now) {
   outcomes_.clear();
-  const bool tried = links_.connect_waiting(now, outcomes_);
+  links_.connect_waiting(now, outcomes_);
   for (const auto& outcome : outcomes_) report(outcome, now);
-  return tried;
 }
 
 void Relay::report(const SchedulerLinks::Outcome& outcome, Clock::time_point now) {
@@ -202,27 +222,32 @@ void Relay::report(const SchedulerLinks::Outcome& outcome, Clock::time_point now
   }
 }
 
+// True when the host went: the port may open again.
 bool Relay::write_host(Clock::time_point now) {
   const auto output = core_.host_output();
   if (output.empty() || !port_.can_write()) return false;
   const Transfer put = port_.write(output);
   if (put.kind == Transfer::Kind::kMoved) core_.host_output_written(now, put.bytes);
-  if (put.kind == Transfer::Kind::kEnded) host_gone();
-  return put.kind != Transfer::Kind::kNothing;
+  if (put.kind != Transfer::Kind::kEnded) return false;
+  host_gone();
+  return true;
 }
 
+// True when a link ended: the core may have answered for it.
 bool Relay::write_links(Clock::time_point now) {
-  bool moved = false;
+  bool ended = false;
   for (auto& [link, channel] : links_.open_links()) {
     const auto output = core_.link_output(link);
     if (output.empty() || !channel.can_write()) continue;
     const Transfer put = channel.write(output);
     if (put.kind == Transfer::Kind::kMoved) core_.link_output_written(link, put.bytes);
-    if (put.kind == Transfer::Kind::kEnded) core_.on_link_closed(now, link);
-    moved |= put.kind != Transfer::Kind::kNothing;
+    if (put.kind == Transfer::Kind::kEnded) {
+      core_.on_link_closed(now, link);
+      ended = true;
+    }
   }
-  links_.forget_closed();
-  return moved;
+  if (ended) links_.forget_closed();
+  return ended;
 }
 
 // After each read, what the core asked of the links is done before any

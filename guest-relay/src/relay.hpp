@@ -45,8 +45,8 @@ class Relay {
   void settle(Clock::time_point now);
   bool open_port(Clock::time_point now);
   bool end_gone_host(Clock::time_point now);
-  bool run_link_commands(Clock::time_point now);
-  bool connect_waiting_links(Clock::time_point now);
+  void run_link_commands(Clock::time_point now);
+  void connect_waiting_links(Clock::time_point now);
   void report(const SchedulerLinks::Outcome& outcome, Clock::time_point now);
   bool write_host(Clock::time_point now);
   bool write_links(Clock::time_point now);
@@ -70,6 +70,8 @@ class Relay {
   std::vector<Poller::Watch> watches_;
   std::vector<SchedulerLinks::Outcome> outcomes_;
   std::vector<LinkId> link_ids_;  // the links one pump reads, by id
+  // Something besides bytes to read happened since the last settle.
+  bool unsettled_ = true;
   bool stopping_ = false;
   std::optional<Error> fatal_;
 };

@@ -40,6 +40,8 @@ class HostPort {
 
   bool can_read() const { return is_open() && readable_; }
   bool can_write() const { return is_open() && writable_; }
+  // A host was seen attached since the port opened or the last host left.
+  bool host_seen() const { return host_seen_; }
   // kEnded: the host is gone (EOF, a reset, a failed port); the port has
   // been closed or rearmed as its kind requires.
   Transfer read(std::span<char> buffer, Clock::time_point now);
