@@ -17,6 +17,7 @@
 #include "ktstats/terminal_text.hpp"
 #include "render/render.hpp"
 #include "client/stats_client.hpp"
+#include "serve/server.hpp"
 
 namespace ktstats::cli {
 namespace {
@@ -46,6 +47,7 @@ class Runner {
       case Command::kRaw: return raw();
       case Command::kWatch: return run_watch(invocation_, interrupt_);
       case Command::kPing: return ping();
+      case Command::kServe: return serve::run_serve(invocation_.serve, interrupt_.fd());
     }
     return EX_SOFTWARE;
   }

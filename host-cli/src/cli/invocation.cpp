@@ -35,6 +35,8 @@ struct InvocationText {
   RequestText stats;
   RequestText watch;
   std::string raw_line;
+  std::vector<std::string> serve_vms;
+  std::string request_timeout = "15s";
 };
 
 // One line on stderr naming the option (or variable) at fault, and 64.
@@ -167,6 +169,25 @@ Invocation parse_invocation(int argc, char** argv) {
   watch->add_option("-n,--count", invocation.count, "Stop after this many samples")
       ->check(CLI::PositiveNumber);
   auto* ping = app.add_subcommand("ping", "Check the relay: its version and the round-trip time");
+  auto* serve = app.add_subcommand(
+      "serve", "Give each VM's scheduler a local scx_stats socket, for any number of clients");
+  serve->add_option("--vm", text.serve_vms, "VM to serve, repeatable (URI as --connect takes it)")
+      ->type_name("NAME=URI")
+      ->required();
+  serve->add_option("--runtime-dir", invocation.serve.runtime_dir,
+                    "Where the sockets go: DIR/NAME/stats")
+      ->type_name("DIR")
+      ->capture_default_str();
+  serve->add_option("--group", invocation.serve.group,
+                    "Group of the sockets (default: ktstats if it exists, else yours)")
+      ->type_name("GROUP");
+  serve->add_option("--max-clients", invocation.serve.max_clients, "Clients of one VM at once")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  serve->add_option("--request-timeout", text.request_timeout,
+                    "Longest wait for the VM's answer (above the relay's own 10s)")
+      ->type_name("DURATION")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -188,6 +209,19 @@ Invocation parse_invocation(int argc, char** argv) {
   if (command == raw) invocation.command = Command::kRaw;
   if (command == watch) invocation.command = Command::kWatch;
   if (command == ping) invocation.command = Command::kPing;
+  if (command == serve) {
+    invocation.command = Command::kServe;
+    for (const auto& spec : text.serve_vms) {
+      std::string why;
+      auto vm = serve::parse_vm_spec(spec, &why);
+      if (!vm) usage_error("--vm", why);
+      invocation.serve.vms.push_back(std::move(*vm));
+    }
+    invocation.serve.request_timeout = positive_duration("--request-timeout", text.request_timeout);
+    invocation.serve.verbosity = invocation.verbosity;
+    invocation.serve.quiet = invocation.quiet;
+    return invocation;
+  }
 
   invocation.endpoint = endpoint_from(text.connect);
   invocation.format = format_from(text.format);

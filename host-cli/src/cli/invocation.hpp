@@ -7,10 +7,11 @@
 #include <string>
 
 #include "client/endpoint.hpp"
+#include "serve/serve_options.hpp"
 
 namespace ktstats::cli {
 
-enum class Command { kStats, kMeta, kRaw, kWatch, kPing };
+enum class Command { kStats, kMeta, kRaw, kWatch, kPing, kServe };
 enum class Format { kJson, kPretty, kTable, kOpenMetrics };
 
 // Everything the command line asked for.
@@ -27,6 +28,7 @@ struct Invocation {
   bool describe = false;                    // meta
   std::chrono::milliseconds interval{1000};  // watch
   std::optional<std::uint64_t> count;        // watch
+  serve::ServeOptions serve;                 // serve
 };
 
 // Parses argv, and KTSTATS_CONNECT when --connect is not given, each value

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/endpoint.hpp"
+
+namespace ktstats::serve {
+
+inline constexpr std::string_view kDefaultRuntimeDir = "/run/ktstats";
+inline constexpr std::string_view kDefaultGroup = "ktstats";
+inline constexpr std::size_t kMaxVmNameBytes = 64;
+
+// One VM to serve: its name (the directory of its socket) and where its
+// port is, as --connect takes it.
+struct VmSpec {
+  std::string name;
+  cli::Endpoint endpoint;
+};
+
+// What `ktstats serve` was asked to do, parsed and checked.
+struct ServeOptions {
+  std::vector<VmSpec> vms;
+  std::string runtime_dir{kDefaultRuntimeDir};
+  // Group of the sockets; absent: "ktstats" if it exists, else ours.
+  std::optional<std::string> group;
+  std::size_t max_clients = 256;
+  std::chrono::milliseconds request_timeout{15'000};
+  int verbosity = 0;
+  bool quiet = false;
+};
+
+// A VM name is a path component we create: 1 to 64 of [A-Za-z0-9_.-],
+// not "." or "..".
+bool is_valid_vm_name(std::string_view name);
+
+// NAME=URI, or nullopt and why.
+std::optional<VmSpec> parse_vm_spec(std::string_view text, std::string* why);
+
+}  // namespace ktstats::serve

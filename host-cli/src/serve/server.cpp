@@ -1,0 +1,435 @@
+#include "serve/server.hpp"
+
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sysexits.h>
+
+#include <array>
+#include <cerrno>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "ktstats/errno_text.hpp"
+#include "ktstats/terminal_text.hpp"
+
+namespace ktstats::serve {
+namespace {
+
+// What an epoll event is about: the kind in the top byte, the VM's index
+// below it, a client's id in the low 40 bits.
+enum class Kind : std::uint64_t { kStop = 1, kTimer, kInotify, kListener, kVmRead, kVmWrite, kClient };
+
+constexpr std::uint64_t tag(Kind kind, std::size_t vm = 0, ClientId client = 0) {
+  return static_cast<std::uint64_t>(kind) << 56 | static_cast<std::uint64_t>(vm) << 40 | client;
+}
+Kind kind_of(std::uint64_t tag) { return static_cast<Kind>(tag >> 56); }
+std::size_t vm_of(std::uint64_t tag) { return static_cast<std::size_t>((tag >> 40) & 0xffff); }
+ClientId client_of(std::uint64_t tag) { return tag & ((std::uint64_t{1} << 40) - 1); }
+
+// New clients taken per wake-up and listener, so one VM's crowd cannot
+// starve the others.
+constexpr int kAcceptsPerPump = 16;
+constexpr std::size_t kMaxEvents = 64;
+
+std::array<char, 64 * 1024>& read_buffer() {
+  static std::array<char, 64 * 1024> buffer;
+  return buffer;
+}
+
+Status add_fd(int epoll, int fd, std::uint64_t what, std::uint32_t events) {
+  epoll_event event{};
+  event.events = events;
+  event.data.u64 = what;
+  if (::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0) return Transport{"epoll_ctl", errno};
+  return Ok{};
+}
+
+}  // namespace
+
+Server::Server(RuntimeDir runtime, UniqueFd epoll, UniqueFd timer, UniqueFd inotify, int stop_fd)
+    : runtime_(std::move(runtime)),
+      epoll_(std::move(epoll)),
+      timer_(std::move(timer)),
+      inotify_(std::move(inotify)),
+      stop_fd_(stop_fd) {}
+
+Server::~Server() = default;
+
+Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options, int stop_fd) {
+  std::set<std::string> names;
+  for (const auto& vm : options.vms) {
+    if (!names.insert(vm.name).second) {
+      return Transport{"VM name '" + vm.name + "' given twice", EEXIST};
+    }
+  }
+  auto group = socket_group(options.group);
+  if (!group) return std::move(group).error();
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll) return Transport{"epoll_create1", errno};
+  UniqueFd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!timer) return Transport{"timerfd_create", errno};
+  UniqueFd inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!inotify) return Transport{"inotify_init1", errno};
+  auto runtime = RuntimeDir::open(options.runtime_dir, *group);
+  if (!runtime) return std::move(runtime).error();
+
+  std::unique_ptr<Server> server(new Server(std::move(*runtime), std::move(epoll), std::move(timer),
+                                            std::move(inotify), stop_fd));
+  const int epfd = server->epoll_.get();
+  for (const auto& [fd, kind] : {std::pair{stop_fd, Kind::kStop},
+                                 std::pair{server->timer_.get(), Kind::kTimer},
+                                 std::pair{server->inotify_.get(), Kind::kInotify}}) {
+    if (auto added = add_fd(epfd, fd, tag(kind), EPOLLIN); !added) return std::move(added).error();
+  }
+  CoreLimits limits;
+  limits.max_clients = options.max_clients;
+  limits.request_timeout = options.request_timeout;
+  for (const auto& spec : options.vms) {
+    auto vm = std::make_unique<Vm>(spec, limits);
+    auto socket = server->runtime_.listen_for(spec.name);
+    if (!socket) {
+      server->remove_all();
+      return std::move(socket).error();
+    }
+    vm->socket = std::move(*socket);
+    const std::size_t index = server->vms_.size();
+    if (auto added = add_fd(epfd, vm->socket.listener.get(), tag(Kind::kListener, index), EPOLLIN);
+        !added) {
+      server->vms_.push_back(std::move(vm));
+      server->remove_all();
+      return std::move(added).error();
+    }
+    spdlog::info("{}: listening on {} for {}", spec.name, escape_for_terminal(vm->socket.path),
+                 escape_for_terminal(spec.endpoint.uri));
+    server->vms_.push_back(std::move(vm));
+  }
+  return server;
+}
+
+Status Server::run() {
+  std::array<epoll_event, kMaxEvents> ready{};
+  pump({});
+  while (!stopping_ && !fatal_) {
+    const int count = ::epoll_wait(epoll_.get(), ready.data(), static_cast<int>(ready.size()), -1);
+    if (count < 0) {
+      if (errno == EINTR) continue;
+      fatal_ = Transport{"epoll_wait", errno};
+      break;
+    }
+    pump({ready.begin(), ready.begin() + count});
+  }
+  remove_all();
+  if (fatal_) return *fatal_;
+  return Ok{};
+}
+
+// The whole flow of one wake-up: what is ready is read and fed to the
+// cores, the time is passed to them, then everything that needs no wait
+// (connecting, writing, dropping) is done until nothing changes; the timer
+// is armed at the earliest deadline and each descriptor's events declared.
+void Server::pump(const std::vector<epoll_event>& ready) {
+  const auto now = Clock::now();
+  for (const auto& event : ready) handle(event, now);
+  pass_time(now);
+  settle(now);
+  update_interest();
+  arm_timer();
+}
+
+void Server::handle(const epoll_event& event, Clock::time_point now) {
+  const std::uint64_t what = event.data.u64;
+  const std::size_t index = vm_of(what);
+  switch (kind_of(what)) {
+    case Kind::kStop: {
+      signalfd_siginfo info{};
+      if (::read(stop_fd_, &info, sizeof info) == sizeof info) {
+        spdlog::info("signal {} received; removing the sockets and exiting", info.ssi_signo);
+        stopping_ = true;
+      }
+      return;
+    }
+    case Kind::kTimer: {
+      std::uint64_t expirations = 0;
+      (void)::read(timer_.get(), &expirations, sizeof expirations);
+      return;
+    }
+    case Kind::kInotify: read_inotify(now); return;
+    case Kind::kListener: accept_clients(*vms_[index], index, now); return;
+    case Kind::kVmRead:
+    case Kind::kVmWrite:
+      // Writes happen in settle(); a readable (or hung-up) VM is read here.
+      if (kind_of(what) == Kind::kVmRead || (event.events & (EPOLLHUP | EPOLLERR)) != 0) {
+        read_vm(*vms_[index], now);
+      }
+      return;
+    case Kind::kClient: read_client(*vms_[index], client_of(what), event.events, now); return;
+  }
+}
+
+void Server::pass_time(Clock::time_point now) {
+  for (auto& vm : vms_) {
+    if (const auto deadline = vm->core.next_deadline(); deadline && *deadline <= now) {
+      vm->core.on_time(now);
+    }
+  }
+}
+
+void Server::settle(Clock::time_point now) {
+  for (bool moved = true; moved && !fatal_;) {
+    moved = false;
+    for (std::size_t index = 0; index < vms_.size(); ++index) moved |= settle_vm(index, now);
+  }
+}
+
+bool Server::settle_vm(std::size_t index, Clock::time_point now) {
+  Vm& vm = *vms_[index];
+  bool moved = false;
+  if (vm.core.take_vm_reset() && vm.link.channel() != nullptr) {
+    vm_gone(vm, now, {ECONNRESET, vm.name + ": the VM stopped answering; connecting to it again"});
+    moved = true;
+  }
+  if (auto attempt = vm.link.connect_if_due(now, inotify_.get())) {
+    if (attempt->connected) {
+      vm_connected(vm, index, now);
+    } else {
+      vm.core.on_vm_unreachable(std::move(attempt->fault));
+    }
+    moved = true;
+  }
+  moved |= write_vm(vm, now);
+  moved |= write_clients(vm, now);
+  for (const ClientId id : vm.core.take_clients_to_drop()) {
+    close_client(vm, id);
+    moved = true;
+  }
+  return moved;
+}
+
+// --- clients ---
+
+void Server::accept_clients(Vm& vm, std::size_t index, Clock::time_point now) {
+  for (int accepted = 0; accepted < kAcceptsPerPump; ++accepted) {
+    UniqueFd fd(::accept4(vm.socket.listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) {
+      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+        spdlog::warn("{}: accept: {}", vm.name, errno_text(errno));
+      }
+      return;
+    }
+    const ClientId id = next_client_++;
+    if (auto added = add_fd(epoll_.get(), fd.get(), tag(Kind::kClient, index, id), EPOLLIN); !added) {
+      spdlog::warn("{}: a client could not be watched: {}", vm.name, describe(added.error()));
+      continue;
+    }
+    vm.clients.emplace(id, Client{std::move(fd), EPOLLIN});
+    vm.core.on_client_attached(now, id);
+    spdlog::debug("{}: client {} attached", vm.name, id);
+  }
+}
+
+void Server::read_client(Vm& vm, ClientId id, std::uint32_t events, Clock::time_point now) {
+  auto found = vm.clients.find(id);
+  if (found == vm.clients.end()) return;
+  bool gone = false;
+  if ((events & EPOLLIN) != 0 && vm.core.wants_client_input(id)) {
+    const IoResult got = read_fd_into(found->second.fd.get(), read_buffer());
+    if (got.kind == IoResult::Kind::kDone) {
+      vm.core.on_client_bytes(now, id, {read_buffer().data(), got.bytes});
+    }
+    gone = got.kind == IoResult::Kind::kEof || got.kind == IoResult::Kind::kFailed;
+  } else {
+    gone = (events & (EPOLLHUP | EPOLLERR)) != 0;
+  }
+  if (!gone) return;
+  spdlog::debug("{}: client {} left", vm.name, id);
+  vm.core.on_client_gone(now, id);
+  close_client(vm, id);
+}
+
+bool Server::write_clients(Vm& vm, Clock::time_point now) {
+  bool moved = false;
+  std::vector<ClientId> failed;
+  for (auto& [id, client] : vm.clients) {
+    const auto output = vm.core.client_output(id);
+    if (output.empty()) continue;
+    const IoResult put = write_fd_from(client.fd.get(), output);
+    if (put.kind == IoResult::Kind::kDone) {
+      vm.core.client_output_written(now, id, put.bytes);
+      moved = true;
+    } else if (put.kind == IoResult::Kind::kFailed) {
+      failed.push_back(id);
+    }
+  }
+  for (const ClientId id : failed) {
+    vm.core.on_client_gone(now, id);
+    close_client(vm, id);
+    moved = true;
+  }
+  return moved;
+}
+
+void Server::close_client(Vm& vm, ClientId id) {
+  auto found = vm.clients.find(id);
+  if (found == vm.clients.end()) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, found->second.fd.get(), nullptr);
+  vm.clients.erase(found);
+}
+
+// --- the VM ---
+
+void Server::vm_connected(Vm& vm, std::size_t index, Clock::time_point now) {
+  Channel* channel = vm.link.channel();
+  vm.read_fd = channel->read_fd();
+  vm.write_fd = channel->write_fd();
+  vm.read_events = EPOLLIN;
+  vm.write_events = 0;
+  Status added = add_fd(epoll_.get(), vm.read_fd, tag(Kind::kVmRead, index), EPOLLIN);
+  if (added && vm.write_fd != vm.read_fd) {
+    added = add_fd(epoll_.get(), vm.write_fd, tag(Kind::kVmWrite, index), 0);
+  }
+  if (!added) {
+    fatal_ = std::move(added).error();
+    return;
+  }
+  vm.core.on_vm_connected(now);
+}
+
+void Server::vm_gone(Vm& vm, Clock::time_point now, VmFault why) {
+  if (vm.link.channel() == nullptr) return;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vm.read_fd, nullptr);
+  if (vm.write_fd != vm.read_fd) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vm.write_fd, nullptr);
+  vm.read_fd = vm.write_fd = -1;
+  vm.link.ended(now);
+  vm.core.on_vm_gone(now, std::move(why));
+}
+
+void Server::read_vm(Vm& vm, Clock::time_point now) {
+  Channel* channel = vm.link.channel();
+  if (channel == nullptr) return;
+  const IoResult got = channel->read(read_buffer());
+  switch (got.kind) {
+    case IoResult::Kind::kDone: vm.core.on_vm_bytes(now, {read_buffer().data(), got.bytes}); return;
+    case IoResult::Kind::kWouldBlock: return;
+    case IoResult::Kind::kEof:
+      vm_gone(vm, now, {ECONNRESET, vm.name + ": the VM's port closed (the VM or its VMM stopped); "
+                                              "connecting again when it is back"});
+      return;
+    case IoResult::Kind::kFailed:
+      vm_gone(vm, now, {got.error, vm.name + ": reading the VM's port failed: " +
+                                       errno_text(got.error) + "; connecting again"});
+      return;
+  }
+}
+
+bool Server::write_vm(Vm& vm, Clock::time_point now) {
+  Channel* channel = vm.link.channel();
+  const auto output = vm.core.vm_output();
+  if (channel == nullptr || output.empty()) return false;
+  const IoResult put = channel->write(output);
+  if (put.kind == IoResult::Kind::kDone) {
+    vm.core.vm_output_written(put.bytes);
+    return true;
+  }
+  if (put.kind == IoResult::Kind::kFailed) {
+    vm_gone(vm, now, {put.error, vm.name + ": writing to the VM's port failed: " +
+                                     errno_text(put.error) + "; connecting again"});
+    return true;
+  }
+  return false;
+}
+
+void Server::read_inotify(Clock::time_point now) {
+  alignas(inotify_event) char buffer[8192];
+  for (;;) {
+    const ssize_t got = ::read(inotify_.get(), buffer, sizeof buffer);
+    if (got <= 0) return;
+    for (ssize_t at = 0; at < got;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+      at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      const std::string_view name = event->len > 0 ? std::string_view(event->name) : "";
+      // Several VMs' sockets may share a directory, and so a watch.
+      for (auto& vm : vms_) {
+        if (vm->link.watch_descriptor() != event->wd) continue;
+        if ((event->mask & IN_IGNORED) != 0) {
+          vm->link.on_watch_gone(now);
+        } else {
+          vm->link.on_directory_event(now, name);
+        }
+      }
+    }
+  }
+}
+
+// --- waiting ---
+
+void Server::set_events(int fd, std::uint64_t what, std::uint32_t wanted, std::uint32_t& current) {
+  if (fd < 0 || wanted == current) return;
+  epoll_event event{};
+  event.events = wanted;
+  event.data.u64 = what;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &event) == 0) current = wanted;
+}
+
+void Server::update_interest() {
+  for (std::size_t index = 0; index < vms_.size(); ++index) {
+    Vm& vm = *vms_[index];
+    for (auto& [id, client] : vm.clients) {
+      std::uint32_t wanted = 0;
+      if (vm.core.wants_client_input(id)) wanted |= EPOLLIN;
+      if (!vm.core.client_output(id).empty()) wanted |= EPOLLOUT;
+      set_events(client.fd.get(), tag(Kind::kClient, index, id), wanted, client.events);
+    }
+    if (vm.link.channel() == nullptr) continue;
+    const std::uint32_t out = vm.core.vm_output().empty() ? 0u : std::uint32_t{EPOLLOUT};
+    if (vm.write_fd == vm.read_fd) {
+      set_events(vm.read_fd, tag(Kind::kVmRead, index), EPOLLIN | out, vm.read_events);
+    } else {
+      set_events(vm.write_fd, tag(Kind::kVmWrite, index), out, vm.write_events);
+    }
+  }
+}
+
+void Server::arm_timer() {
+  std::optional<Clock::time_point> earliest;
+  for (const auto& vm : vms_) {
+    for (const auto& deadline : {vm->core.next_deadline(), vm->link.next_deadline()}) {
+      if (deadline && (!earliest || *deadline < *earliest)) earliest = deadline;
+    }
+  }
+  itimerspec spec{};
+  if (earliest) {
+    const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        earliest->time_since_epoch());
+    // 0 would disarm the timer: a deadline already passed fires at once.
+    const auto ns = std::max<std::int64_t>(since.count(), 1);
+    spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  }
+  if (::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+    fatal_ = Transport{"timerfd_settime", errno};
+  }
+}
+
+void Server::remove_all() {
+  for (const auto& vm : vms_) runtime_.remove(vm->name, vm->socket);
+  runtime_.remove_if_made();
+}
+
+int run_serve(const ServeOptions& options, int stop_fd) {
+  if (!options.quiet && options.verbosity == 0) spdlog::set_level(spdlog::level::info);
+  auto server = Server::create(options, stop_fd);
+  if (!server) {
+    spdlog::error("serve: {}", describe(server.error()));
+    return EX_CANTCREAT;
+  }
+  if (auto ran = (*server)->run(); !ran) {
+    spdlog::error("serve: {}", describe(ran.error()));
+    return EX_OSERR;
+  }
+  return 0;
+}
+
+}  // namespace ktstats::serve

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ktstats/result.hpp"
+#include "ktstats/unique_fd.hpp"
+#include "serve/runtime_dir.hpp"
+#include "serve/serve_options.hpp"
+#include "serve/vm_core.hpp"
+#include "serve/vm_link.hpp"
+
+namespace ktstats::serve {
+
+// `ktstats serve`'s event loop: one epoll set for every VM's listening
+// socket, clients, VM connection, the inotify descriptor, one timer and the
+// stop signals. Each wake-up is handled by Server::pump(), which feeds the
+// per-VM cores and carries out what they ask; the cores decide everything.
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> create(const ServeOptions& options, int stop_fd);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Until a stop signal: then the sockets are removed.
+  Status run();
+
+ private:
+  struct Client {
+    UniqueFd fd;
+    std::uint32_t events = 0;
+  };
+  struct Vm {
+    Vm(const VmSpec& spec, CoreLimits limits)
+        : name(spec.name), core(spec.name, limits), link(spec.name, spec.endpoint) {}
+    std::string name;
+    VmCore core;
+    VmLink link;
+    VmSocket socket;
+    std::map<ClientId, Client> clients;
+    // The VM connection's descriptors as registered, with their events.
+    int read_fd = -1;
+    int write_fd = -1;
+    std::uint32_t read_events = 0;
+    std::uint32_t write_events = 0;
+  };
+
+  Server(RuntimeDir runtime, UniqueFd epoll, UniqueFd timer, UniqueFd inotify, int stop_fd);
+
+  void pump(const std::vector<epoll_event>& ready);
+  void handle(const epoll_event& event, Clock::time_point now);
+  void pass_time(Clock::time_point now);
+  void settle(Clock::time_point now);
+  bool settle_vm(std::size_t index, Clock::time_point now);
+  void accept_clients(Vm& vm, std::size_t index, Clock::time_point now);
+  void read_client(Vm& vm, ClientId id, std::uint32_t events, Clock::time_point now);
+  bool write_clients(Vm& vm, Clock::time_point now);
+  void close_client(Vm& vm, ClientId id);
+  void read_vm(Vm& vm, Clock::time_point now);
+  bool write_vm(Vm& vm, Clock::time_point now);
+  void vm_connected(Vm& vm, std::size_t index, Clock::time_point now);
+  void vm_gone(Vm& vm, Clock::time_point now, VmFault why);
+  void read_inotify(Clock::time_point now);
+  void update_interest();
+  void arm_timer();
+  void set_events(int fd, std::uint64_t tag, std::uint32_t wanted, std::uint32_t& current);
+  void remove_all();
+
+  RuntimeDir runtime_;
+  UniqueFd epoll_;
+  UniqueFd timer_;
+  UniqueFd inotify_;
+  int stop_fd_;
+  std::vector<std::unique_ptr<Vm>> vms_;
+  ClientId next_client_ = 1;
+  bool stopping_ = false;
+  std::optional<Error> fatal_;
+};
+
+// `ktstats serve`: returns the exit status, after logging why on failure.
+int run_serve(const ServeOptions& options, int stop_fd);
+
+}  // namespace ktstats::serve

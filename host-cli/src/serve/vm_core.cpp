@@ -1,0 +1,527 @@
+#include "serve/vm_core.hpp"
+
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "ktstats/relay_line.hpp"
+#include "ktstats/terminal_text.hpp"
+#include "ktstats/utf8.hpp"
+#include "serve/scx_answer.hpp"
+
+namespace ktstats::serve {
+namespace {
+
+bool is_blank(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+std::string_view control_key(const ControlLine& line) {
+  switch (line.index()) {
+    case 0: return kSyncKey;
+    case 1: return kOpenKey;
+    case 2: return kSelectKey;
+    default: return kCloseKey;
+  }
+}
+
+std::string seconds_text(std::chrono::milliseconds duration) {
+  const auto ms = duration.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms) + " ms";
+}
+
+}  // namespace
+
+VmCore::VmCore(std::string vm_name, CoreLimits limits)
+    : name_(std::move(vm_name)),
+      limits_(limits),
+      fault_{ENOTCONN, name_ + ": not connected to the VM yet"},
+      vm_framer_(limits.max_line) {}
+
+// --- clients ---
+
+void VmCore::on_client_attached(Clock::time_point now, ClientId id) {
+  std::size_t active = 0;
+  for (const auto& [_, client] : clients_) active += client.closing ? 0 : 1;
+  auto& client = clients_.try_emplace(id, limits_.max_line).first->second;
+  if (active < limits_.max_clients) return;
+  client.closing = true;
+  answer_now(now, id, client,
+             error_answer(EUSERS, name_ + ": too many clients (at most " +
+                                      std::to_string(limits_.max_clients) +
+                                      " at once); try again later"));
+  spdlog::warn("{}: a client refused: {} clients already", name_, limits_.max_clients);
+}
+
+void VmCore::on_client_bytes(Clock::time_point now, ClientId id, std::string_view bytes) {
+  Client* client = find(id);
+  if (client == nullptr || client->closing) return;
+  client->framer.feed(bytes);
+  while (auto frame = client->framer.next()) {
+    take_client_line(now, id, *client, std::move(*frame));
+    client = find(id);
+    if (client == nullptr) break;
+  }
+  finish(now);
+}
+
+void VmCore::take_client_line(Clock::time_point now, ClientId id, Client& client, Frame frame) {
+  if (const auto* too_long = std::get_if<LineTooLong>(&frame)) {
+    answer_now(now, id, client,
+               invalid_request_answer("request line longer than " +
+                                      std::to_string(limits_.max_line) + " bytes"));
+    (void)too_long;
+    return;
+  }
+  auto& line = std::get<std::string>(frame);
+  // Upstream's server closes a connection that sends invalid UTF-8.
+  if (find_invalid_utf8(line)) return drop(now, id, "sent invalid UTF-8");
+  if (is_blank(line)) {
+    answer_now(now, id, client, invalid_request_answer("EOF while parsing a value at line 1 column 0"));
+    return;
+  }
+  // Lines the relay would take as its own never reach it from a client:
+  // they could open, select or close another client's session.
+  if (auto control = decode_control_line(line)) {
+    answer_now(now, id, client,
+               invalid_request_answer("\"" + std::string(control_key(*control)) +
+                                      "\" is a line of ktstats-relay's own, not an scx_stats "
+                                      "request; ktstats serve does not pass it on"));
+    return;
+  }
+  if (auto refused = refusal()) {
+    answer_now(now, id, client, error_answer(refused->errno_value, refused->text));
+    return;
+  }
+  ++counters_.requests;
+  client.waiting.push_back({std::move(line), new_slot(client), now + limits_.request_timeout});
+}
+
+// Why a request cannot be sent now, answered at once rather than waiting.
+std::optional<VmFault> VmCore::refusal() const {
+  if (!connected_) return fault_;
+  if (resyncing_) {
+    return VmFault{ETIMEDOUT, name_ + ": the relay in the VM stopped answering; waiting for it to "
+                                      "answer again"};
+  }
+  return std::nullopt;
+}
+
+void VmCore::on_client_gone(Clock::time_point now, ClientId id) {
+  forget(now, id);
+  finish(now);
+}
+
+void VmCore::client_output_written(Clock::time_point now, ClientId id, std::size_t bytes) {
+  Client* client = find(id);
+  if (client == nullptr) return;
+  client->output.erase(0, bytes);
+  client->output_since = now;
+  if (client->closing && client->output.empty()) drop(now, id, "");
+  finish(now);
+}
+
+std::uint64_t VmCore::new_slot(Client& client) {
+  client.slots.emplace_back();
+  return client.first_slot + client.slots.size() - 1;
+}
+
+// Fills a slot; answers whose turn has come go out.
+void VmCore::answer(Clock::time_point now, ClientId id, std::uint64_t slot, std::string line) {
+  Client* client = find(id);
+  if (client == nullptr || slot < client->first_slot) return;
+  client->slots[slot - client->first_slot] = std::move(line);
+  while (!client->slots.empty() && client->slots.front()) {
+    if (client->output.empty()) client->output_since = now;
+    client->output += *client->slots.front();
+    client->output += '\n';
+    client->slots.pop_front();
+    ++client->first_slot;
+  }
+  // Dropped after the input at hand: answers are given inside loops over the clients.
+  if (client->output.size() > limits_.client_output_cap) overfull_.push_back(id);
+}
+
+// The end of every input: clients past their output cap go, and requests
+// that can be sent are.
+void VmCore::finish(Clock::time_point now) {
+  while (!overfull_.empty()) {
+    const ClientId id = overfull_.back();
+    overfull_.pop_back();
+    if (find(id) != nullptr) drop(now, id, "does not read its answers");
+  }
+  send_requests(now);
+}
+
+void VmCore::answer_now(Clock::time_point now, ClientId id, Client& client, std::string line) {
+  ++counters_.local_answers;
+  answer(now, id, new_slot(client), std::move(line));
+}
+
+void VmCore::drop(Clock::time_point now, ClientId id, const char* why) {
+  if (*why != '\0') spdlog::info("{}: client {} dropped: it {}", name_, id, why);
+  forget(now, id);
+  to_drop_.push_back(id);
+}
+
+// A client gone: its lines still on the way are dropped when they come,
+// and its session is closed in the guest.
+void VmCore::forget(Clock::time_point now, ClientId id) {
+  auto found = clients_.find(id);
+  if (found == clients_.end()) return;
+  for (auto& expected : fifo_) {
+    if (expected.client == id) expected.abandoned = true;
+  }
+  const std::string session = std::move(found->second.session_id);
+  clients_.erase(found);
+  if (owner_ == id) owner_.reset();
+  if (probe_ == id) probe_.reset();
+  if (!session.empty() && connected_ && !resyncing_ && mode_ != WireMode::kOneAtATime) {
+    emit(encode_control_line(CloseLine{session}));
+    expect({Expected::Kind::kDiscard, 0, 0, session, now + limits_.request_timeout});
+    if (selected_ == session) selected_.clear();
+  }
+}
+
+// --- sending ---
+
+void VmCore::emit(std::string_view line) {
+  vm_output_ += line;
+  vm_output_ += '\n';
+}
+
+void VmCore::expect(Expected expected) { fifo_.push_back(std::move(expected)); }
+
+std::optional<ClientId> VmCore::oldest_waiting() const {
+  std::optional<ClientId> oldest;
+  Clock::time_point since{};
+  for (const auto& [id, client] : clients_) {
+    if (client.waiting.empty()) continue;
+    if (!oldest || client.waiting.front().deadline < since) {
+      oldest = id;
+      since = client.waiting.front().deadline;
+    }
+  }
+  return oldest;
+}
+
+// Requests go to the VM while its output is below the high water: every
+// client in turn without sessions unknown or absent, else the one client
+// whose open asks (or who is served).
+void VmCore::send_requests(Clock::time_point now) {
+  if (!connected_ || resyncing_) return;
+  if (mode_ == WireMode::kSessions) {
+    for (bool sent = true; sent && vm_output_.size() < limits_.vm_output_high_water;) {
+      sent = false;
+      // Round robin from the client after the one served last.
+      auto next = clients_.upper_bound(last_served_);
+      for (std::size_t turn = 0; turn < clients_.size(); ++turn, ++next) {
+        if (next == clients_.end()) next = clients_.begin();
+        if (next->second.waiting.empty()) continue;
+        last_served_ = next->first;
+        sent = send_one(now, next->first, next->second);
+        break;
+      }
+    }
+    return;
+  }
+  std::optional<ClientId>& served = mode_ == WireMode::kUnknown ? probe_ : owner_;
+  if (!served) {
+    if (mode_ == WireMode::kUnknown && probe_pending_) return;
+    served = oldest_waiting();
+    if (!served) return;
+    if (mode_ == WireMode::kOneAtATime) {
+      // A sync line with a new nonce gives the next client a scheduler
+      // connection of its own on a ktstats-relay 0.1; elsewhere the
+      // scheduler answers it with an error. One line back either way.
+      const std::string nonce = "serve" + std::to_string(next_id_++);
+      emit(encode_control_line(SyncLine{nonce}));
+      expect({Expected::Kind::kDiscard, 0, 0, nonce, now + limits_.request_timeout});
+    }
+  }
+  Client* client = find(*served);
+  while (client != nullptr && !client->waiting.empty() &&
+         vm_output_.size() < limits_.vm_output_high_water) {
+    send_one(now, *served, *client);
+  }
+}
+
+bool VmCore::send_one(Clock::time_point now, ClientId id, Client& client) {
+  if (mode_ != WireMode::kOneAtATime) {
+    if (client.session_id.empty()) {
+      client.session_id = "c" + std::to_string(next_id_++);
+      emit(encode_control_line(OpenLine{client.session_id}));
+      expect({Expected::Kind::kOpenEcho, id, 0, client.session_id, now + limits_.request_timeout});
+      selected_ = client.session_id;
+      if (mode_ == WireMode::kUnknown) probe_pending_ = true;
+    } else if (selected_ != client.session_id) {
+      emit(encode_control_line(SelectLine{client.session_id}));
+      selected_ = client.session_id;
+    }
+  }
+  Request request = std::move(client.waiting.front());
+  client.waiting.pop_front();
+  emit(request.line);
+  expect({Expected::Kind::kAnswer, id, request.slot, client.session_id,
+          now + limits_.request_timeout});
+  return true;
+}
+
+// --- the VM ---
+
+void VmCore::on_vm_connected(Clock::time_point now) {
+  connected_ = true;
+  mode_ = WireMode::kUnknown;
+  vm_framer_.reset();
+  vm_output_.clear();
+  fifo_.clear();
+  finish(now);
+}
+
+void VmCore::on_vm_bytes(Clock::time_point now, std::string_view bytes) {
+  if (!connected_) return;
+  vm_framer_.feed(bytes);
+  while (auto frame = vm_framer_.next()) take_vm_line(now, std::move(*frame));
+  finish(now);
+}
+
+void VmCore::take_vm_line(Clock::time_point now, Frame frame) {
+  auto* line = std::get_if<std::string>(&frame);
+  if (resyncing_) {
+    // Everything before the marker's echo is over, answered or lost.
+    auto reply = line ? decode_open_reply(*line) : std::nullopt;
+    if (!reply || reply->id != marker_) {
+      ++counters_.stray_lines;
+      return;
+    }
+    fifo_.clear();
+    resyncing_ = false;
+    stale_sessions_.push_back(marker_);
+    for (const auto& session : stale_sessions_) {
+      emit(encode_control_line(CloseLine{session}));
+      expect({Expected::Kind::kDiscard, 0, 0, session, now + limits_.request_timeout});
+    }
+    stale_sessions_.clear();
+    spdlog::info("{}: the relay in the VM answers again", name_);
+    return;
+  }
+  if (fifo_.empty()) {
+    ++counters_.stray_lines;
+    spdlog::debug("{}: a line from the VM that nobody asked for, dropped", name_);
+    return;
+  }
+  Expected expected = std::move(fifo_.front());
+  fifo_.pop_front();
+  switch (expected.kind) {
+    case Expected::Kind::kDiscard:
+    case Expected::Kind::kResyncEcho: return;
+    case Expected::Kind::kOpenEcho:
+      if (line) on_open_answer(expected, *line);
+      return;
+    case Expected::Kind::kAnswer:
+      deliver(now, expected,
+              line ? std::move(*line)
+                   : error_answer(EMSGSIZE, name_ + ": the answer was longer than " +
+                                                std::to_string(limits_.max_line) + " bytes"));
+      return;
+  }
+}
+
+void VmCore::on_open_answer(const Expected& expected, const std::string& line) {
+  if (auto reply = decode_open_reply(line); reply && reply->id == expected.id) {
+    if (mode_ != WireMode::kSessions) {
+      spdlog::info("{}: {} {} in the VM, a session per client (at most {})", name_,
+                   escape_for_terminal(reply->relay, 64), escape_for_terminal(reply->version, 64),
+                   reply->max_sessions);
+    }
+    mode_ = WireMode::kSessions;
+    probe_pending_ = false;
+    probe_.reset();
+    return;
+  }
+  Client* client = find(expected.client);
+  if (mode_ == WireMode::kUnknown) {
+    probe_pending_ = false;
+    auto error = translate_relay_error(name_, line);
+    if (!error || error->kind != RelayErrorKind::kSessionLimit) {
+      // A relay without sessions passed the open line on to the scheduler:
+      // its requests, sent behind it, went over the one scheduler
+      // connection, and that client is the one being served.
+      mode_ = WireMode::kOneAtATime;
+      owner_ = probe_;
+      probe_.reset();
+      if (!logged_one_at_a_time_) {
+        spdlog::warn("{}: the relay in the VM does not speak sessions (an older ktstats-relay, "
+                     "ktstr's relay or a bridge): serving one client at a time",
+                     name_);
+        logged_one_at_a_time_ = true;
+      }
+      return;
+    }
+    mode_ = WireMode::kSessions;
+    probe_.reset();
+  }
+  // Refused (the relay's session limit): its requests behind it are
+  // answered "no session", and its next request opens again.
+  if (client != nullptr && client->session_id == expected.id) client->session_id.clear();
+  if (selected_ == expected.id) selected_.clear();
+}
+
+void VmCore::deliver(Clock::time_point now, const Expected& expected, std::string line) {
+  Client* client = find(expected.client);
+  if (client == nullptr || expected.abandoned) return;
+  if (auto error = translate_relay_error(name_, line)) {
+    if (error->session_lost && client->session_id == expected.id) client->session_id.clear();
+    line = std::move(error->answer);
+  }
+  answer(now, expected.client, expected.slot, std::move(line));
+}
+
+void VmCore::on_vm_gone(Clock::time_point now, VmFault why) {
+  if (!connected_) {
+    fault_ = std::move(why);
+    return;
+  }
+  spdlog::warn("{}", escape_for_terminal(why.text, 400));
+  fail_everything(now, why);
+  stale_sessions_.clear();  // they ended with the connection
+  connected_ = false;
+  fault_ = std::move(why);
+  mode_ = WireMode::kUnknown;
+  vm_output_.clear();
+  vm_framer_.reset();
+  finish(now);
+}
+
+void VmCore::on_vm_unreachable(VmFault why) { fault_ = std::move(why); }
+
+// Every request in flight or waiting is answered with the fault now;
+// sessions are gone with the connection (or will be closed after a resync).
+void VmCore::fail_everything(Clock::time_point now, const VmFault& why) {
+  for (const auto& expected : fifo_) {
+    if (expected.kind == Expected::Kind::kAnswer && !expected.abandoned) {
+      answer(now, expected.client, expected.slot, error_answer(why.errno_value, why.text));
+    }
+  }
+  fifo_.clear();
+  for (auto& [id, client] : clients_) {
+    while (!client.waiting.empty()) {
+      const auto slot = client.waiting.front().slot;
+      client.waiting.pop_front();
+      answer(now, id, slot, error_answer(why.errno_value, why.text));
+    }
+    if (!client.session_id.empty()) stale_sessions_.push_back(std::move(client.session_id));
+    client.session_id.clear();
+  }
+  selected_.clear();
+  probe_.reset();
+  probe_pending_ = false;
+  owner_.reset();
+  resyncing_ = false;
+}
+
+void VmCore::vm_output_written(std::size_t bytes) { vm_output_.erase(0, bytes); }
+
+// A request unanswered past the timeout: its client, and every other in
+// flight, is answered now. With sessions, an open of a fresh marker id
+// finds where the stream stands again (its echo comes after every answer
+// still to come); without, only a new connection can.
+void VmCore::vm_stopped_answering(Clock::time_point now) {
+  ++counters_.resyncs;
+  const VmFault why{ETIMEDOUT, name_ + ": no answer from the VM within " +
+                                   seconds_text(limits_.request_timeout) +
+                                   " (is the relay in the VM running?)"};
+  spdlog::warn("{}", why.text);
+  const bool sessions = mode_ == WireMode::kSessions;
+  fail_everything(now, why);
+  if (!sessions) {
+    stale_sessions_.clear();
+    reset_wanted_ = true;
+    return;
+  }
+  resyncing_ = true;
+  marker_ = "resync" + std::to_string(next_id_++);
+  emit(encode_control_line(OpenLine{marker_}));
+  expect({Expected::Kind::kResyncEcho, 0, 0, marker_, std::nullopt});
+}
+
+void VmCore::on_time(Clock::time_point now) {
+  for (const auto& expected : fifo_) {
+    if (!expected.abandoned && expected.deadline && *expected.deadline <= now) {
+      vm_stopped_answering(now);
+      break;
+    }
+  }
+  std::vector<ClientId> stalled;
+  for (auto& [id, client] : clients_) {
+    while (!client.waiting.empty() && client.waiting.front().deadline <= now) {
+      const auto slot = client.waiting.front().slot;
+      client.waiting.pop_front();
+      const bool busy = mode_ == WireMode::kOneAtATime;
+      answer(now, id, slot,
+             error_answer(busy ? EBUSY : ETIMEDOUT,
+                          busy ? name_ + ": the relay in the VM has no sessions, and another "
+                                         "client is being served"
+                               : name_ + ": the request waited " +
+                                     seconds_text(limits_.request_timeout) + " to be sent"));
+    }
+    if (!client.output.empty() && client.output_since + limits_.request_timeout <= now) {
+      stalled.push_back(id);
+    }
+  }
+  for (const ClientId id : stalled) drop(now, id, "has not read its answers for a request timeout");
+  finish(now);
+}
+
+// --- outputs ---
+
+VmCore::Client* VmCore::find(ClientId id) {
+  auto found = clients_.find(id);
+  return found == clients_.end() ? nullptr : &found->second;
+}
+
+const VmCore::Client* VmCore::find(ClientId id) const {
+  auto found = clients_.find(id);
+  return found == clients_.end() ? nullptr : &found->second;
+}
+
+std::string_view VmCore::client_output(ClientId id) const {
+  const Client* client = find(id);
+  return client == nullptr ? std::string_view{} : std::string_view{client->output};
+}
+
+bool VmCore::wants_client_input(ClientId id) const {
+  const Client* client = find(id);
+  return client != nullptr && !client->closing &&
+         client->slots.size() < limits_.max_pending_per_client &&
+         client->output.size() < limits_.client_output_high_water;
+}
+
+std::vector<ClientId> VmCore::take_clients_to_drop() {
+  std::vector<ClientId> dropped;
+  dropped.swap(to_drop_);
+  return dropped;
+}
+
+bool VmCore::take_vm_reset() { return std::exchange(reset_wanted_, false); }
+
+std::optional<Clock::time_point> VmCore::next_deadline() const {
+  std::optional<Clock::time_point> earliest;
+  auto consider = [&earliest](Clock::time_point at) {
+    if (!earliest || at < *earliest) earliest = at;
+  };
+  for (const auto& expected : fifo_) {
+    if (!expected.abandoned && expected.deadline) {
+      consider(*expected.deadline);
+      break;  // sent later, due later
+    }
+  }
+  for (const auto& [_, client] : clients_) {
+    if (!client.waiting.empty()) consider(client.waiting.front().deadline);
+    if (!client.output.empty()) consider(client.output_since + limits_.request_timeout);
+  }
+  return earliest;
+}
+
+}  // namespace ktstats::serve

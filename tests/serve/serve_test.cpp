@@ -1,0 +1,471 @@
+// ktstats serve as a real process: per VM a local scx_stats socket, with
+// ktstats-relay behind a stand-in VMM and upstream's scx_stats programs as
+// the guest's scheduler.
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "ktstats/json_line.hpp"
+#include "line_peer.hpp"
+#include "process.hpp"
+#include "upstream.hpp"
+#include "vmm_bridge.hpp"
+
+namespace ktstats::test {
+namespace {
+
+constexpr const char* kStats = R"({"req":"stats"})";
+
+// A VM as serve sees it: the VMM's socket (a stand-in bridge), the relay
+// on its guest side, and an upstream scx_stats server as the scheduler.
+struct StandInVm {
+  StandInVm(const TempDir& dir, const std::string& name)
+      : vm_socket(dir / (name + "-vm.sock")),
+        port_socket(dir / (name + "-port")),
+        server_socket(dir / (name + "-stats")) {}
+
+  void start_session_server() {
+    server.emplace(Process::spawn({*upstream_program("scx_stats/bin/session_server"), server_socket}));
+    ASSERT_TRUE(server->wait_for_stderr("ready ")) << server->stderr_text();
+  }
+  void start_example_server() {
+    Process::Options options;
+    options.stdin_pipe = true;  // it exits when its stdin ends
+    server.emplace(Process::spawn({*upstream_program("scx_stats/bin/server"), server_socket}, options));
+    for (;;) {
+      auto line = server->read_line();
+      ASSERT_TRUE(line.has_value()) << "upstream server did not start: " << server->stderr_text();
+      if (line->find("Server listening") != std::string::npos) break;
+    }
+  }
+  void start_port() {
+    bridge.emplace(vm_socket, port_socket);
+    relay.emplace(Process::spawn(
+        {program("KTSTATS_RELAY", KTSTATS_RELAY), "--port", port_socket, "--socket", server_socket}));
+  }
+
+  std::string vm_socket;
+  std::string port_socket;
+  std::string server_socket;
+  std::optional<Process> server;
+  std::optional<VmmBridge> bridge;
+  std::optional<Process> relay;
+};
+
+std::string request(const std::string& who, int round) {
+  return R"({"req":"stats","args":{"target":"top","who":")" + who + R"(","round":")" +
+         std::to_string(round) + "\"}}";
+}
+
+boost::json::value parsed(const std::string& answer) {
+  auto value = parse_json_line(answer);
+  if (!value) {
+    ADD_FAILURE() << "not JSON: " << answer;
+    return {};
+  }
+  return *value;
+}
+
+std::int64_t errno_of(const std::string& answer) {
+  const auto value = parsed(answer);
+  const auto* object = value.if_object();
+  if (object == nullptr || !object->contains("errno")) return -1;
+  return object->at("errno").to_number<std::int64_t>();
+}
+
+boost::json::value resp_of(const std::string& answer) {
+  const auto value = parsed(answer);
+  if (!value.is_object() || !value.as_object().contains("args")) return {};
+  return value.at("args").at("resp");
+}
+
+std::string resp_text(const std::string& answer) {
+  const auto resp = resp_of(answer);
+  return resp.is_string() ? std::string(resp.as_string()) : "";
+}
+
+std::uint64_t field(const boost::json::value& payload, const char* name) {
+  return payload.at(name).to_number<std::uint64_t>();
+}
+
+class Serve : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"scx_stats/bin/session_server", "scx_stats/bin/server"}) {
+      if (!upstream_program(name)) {
+        GTEST_SKIP() << "upstream " << name << " not found under ../shared/upstream: "
+                     << "ktstats serve with upstream's scx_stats not checked";
+      }
+    }
+  }
+
+  StandInVm& add_vm(const std::string& name) {
+    return *vms.emplace(name, std::make_unique<StandInVm>(dir, name)).first->second;
+  }
+
+  std::string socket_of(const std::string& name) const { return runtime + "/" + name + "/stats"; }
+
+  std::vector<std::string> serve_argv(const std::vector<std::string>& extra) const {
+    std::vector<std::string> argv = {program("KTSTATS", KTSTATS), "serve", "--runtime-dir", runtime,
+                                     "--request-timeout", "2s"};
+    for (const auto& [name, vm] : vms) {
+      argv.push_back("--vm");
+      argv.push_back(name + "=unix:" + vm->vm_socket);
+    }
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
+  // serve, listening for every VM and connected to those whose port is there.
+  void start_serve(const std::vector<std::string>& extra = {}) {
+    serve.emplace(Process::spawn(serve_argv(extra)));
+    for (const auto& [name, vm] : vms) {
+      ASSERT_TRUE(serve->wait_for_stderr(name + ": listening on")) << serve->stderr_text();
+      if (vm->bridge) {
+        ASSERT_TRUE(serve->wait_for_stderr(name + ": connected to")) << serve->stderr_text();
+      }
+    }
+  }
+
+  LinePeer client(const std::string& name = "vm1") { return LinePeer::connect(socket_of(name)); }
+
+  static std::string ask(LinePeer& peer, const std::string& line) {
+    if (!peer.send_line(line)) return "";
+    return peer.read_line().value_or("");
+  }
+
+  TempDir dir;
+  std::string runtime = dir / "run";
+  std::map<std::string, std::unique_ptr<StandInVm>> vms;
+  std::optional<Process> serve;
+};
+
+TEST_F(Serve, UpstreamClientRunsUnmodifiedAgainstServesSocket) {
+  auto& vm = add_vm("vm1");
+  vm.start_example_server();
+  vm.start_port();
+  start_serve();
+  auto run = run_program({*upstream_program("scx_stats/bin/client"), socket_of("vm1")}, 30s);
+  ASSERT_EQ(run.status, 0) << run.out << run.err << serve->stderr_text();
+  EXPECT_NE(run.out.find("test cluster"), std::string::npos) << run.out;
+  // The bad target's error comes back as upstream's server gives it.
+  EXPECT_NE(run.out.find("non-existent"), std::string::npos) << run.out;
+}
+
+TEST_F(Serve, TwentyClientsAtOnceEachHaveTheirOwnSession) {
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  start_serve();
+  constexpr int kClients = 20;
+  constexpr int kRounds = 5;
+  std::vector<LinePeer> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(client());
+  std::vector<std::uint64_t> session(kClients, 0), last_total(kClients, 0);
+  for (int round = 0; round < kRounds; ++round) {
+    // Every client's request is in flight before any answer is read.
+    for (int i = 0; i < kClients; ++i) {
+      ASSERT_TRUE(clients[i].send_line(request("c" + std::to_string(i), round)));
+    }
+    for (int i = 0; i < kClients; ++i) {
+      const auto answer = clients[i].read_line();
+      ASSERT_TRUE(answer) << "client " << i << " round " << round << serve->stderr_text();
+      ASSERT_EQ(errno_of(*answer), 0) << *answer;
+      const auto resp = resp_of(*answer);
+      // The answer to this client's own request...
+      EXPECT_EQ(resp.at("args").at("who"), boost::json::value("c" + std::to_string(i)));
+      EXPECT_EQ(resp.at("args").at("round"), boost::json::value(std::to_string(round)));
+      // ...read on its own scheduler connection.
+      EXPECT_EQ(field(resp, "session_reads"), static_cast<std::uint64_t>(round + 1));
+      if (round == 0) {
+        session[i] = field(resp, "session_id");
+      } else {
+        EXPECT_EQ(field(resp, "session_id"), session[i]);
+        EXPECT_EQ(field(resp, "reads_delta"), field(resp, "total_reads") - last_total[i]);
+      }
+      last_total[i] = field(resp, "total_reads");
+    }
+  }
+  EXPECT_EQ(std::set<std::uint64_t>(session.begin(), session.end()).size(),
+            static_cast<std::size_t>(kClients));
+}
+
+TEST_F(Serve, OneVmsOutageIsAnsweredWithErrorsAndTheOtherNeverNotices) {
+  auto& vm1 = add_vm("vm1");
+  auto& vm2 = add_vm("vm2");
+  for (auto* vm : {&vm1, &vm2}) {
+    vm->start_session_server();
+    vm->start_port();
+  }
+  start_serve();
+  auto a = client("vm1");
+  auto b = client("vm2");
+  ASSERT_EQ(errno_of(ask(a, kStats)), 0);
+  const auto b_first = ask(b, kStats);
+  ASSERT_EQ(errno_of(b_first), 0);
+  const auto b_session = field(resp_of(b_first), "session_id");
+  std::uint64_t b_reads = 1;
+  auto b_still_fine = [&] {
+    const auto answer = ask(b, kStats);
+    ASSERT_EQ(errno_of(answer), 0) << answer;
+    EXPECT_EQ(field(resp_of(answer), "session_id"), b_session);
+    EXPECT_EQ(field(resp_of(answer), "session_reads"), ++b_reads);
+  };
+
+  // vm1's relay killed with a request in flight (its scheduler stopped, so
+  // the request cannot be answered first).
+  vm1.server->signal(SIGSTOP);
+  ASSERT_TRUE(a.send_line(kStats));
+  vm1.relay->signal(SIGKILL);
+  ASSERT_TRUE(vm1.relay->wait());
+  b_still_fine();
+  const auto timed_out = a.read_line();
+  ASSERT_TRUE(timed_out) << serve->stderr_text();
+  EXPECT_EQ(errno_of(*timed_out), ETIMEDOUT) << *timed_out;
+  EXPECT_EQ(resp_text(*timed_out).rfind("vm1: ", 0), 0u) << *timed_out;
+  // While it does not answer, a request is answered at once.
+  const auto meanwhile = ask(a, kStats);
+  EXPECT_NE(errno_of(meanwhile), 0) << meanwhile;
+  EXPECT_NE(resp_text(meanwhile).find("vm1"), std::string::npos) << meanwhile;
+  b_still_fine();
+
+  // The relay back: serve finds where the stream stands, and vm1 answers.
+  vm1.server->signal(SIGCONT);
+  vm1.relay.reset();
+  vm1.relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port",
+                                    vm1.port_socket, "--socket", vm1.server_socket}));
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: the relay in the VM answers again")) << serve->stderr_text();
+  const auto back = ask(a, kStats);
+  EXPECT_EQ(errno_of(back), 0) << back;
+  b_still_fine();
+
+  // The VMM restarted: its socket removed, then made again.
+  ASSERT_EQ(::unlink(vm1.vm_socket.c_str()), 0);
+  vm1.bridge.reset();
+  vm1.relay.reset();
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: waiting for the VM's port")) << serve->stderr_text();
+  const auto down = ask(a, kStats);
+  EXPECT_EQ(errno_of(down), ENOTCONN) << down;
+  EXPECT_NE(resp_text(down).find("vm1: waiting for the VM's port"), std::string::npos) << down;
+  b_still_fine();
+  vm1.start_port();
+  ASSERT_TRUE(serve->wait_for_stderr("(connection 2)")) << serve->stderr_text();
+  const auto again = ask(a, kStats);
+  EXPECT_EQ(errno_of(again), 0) << again;
+  b_still_fine();
+}
+
+TEST_F(Serve, GarbageAndControlLinesGetUpstreamsInvalidAnswerAndTheClientStays) {
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  start_serve();
+  auto other = client();
+  const auto first = ask(other, kStats);
+  ASSERT_EQ(errno_of(first), 0) << first;
+  const auto other_session = field(resp_of(first), "session_id");
+
+  auto peer = client();
+  // serve names sessions c1, c2, ...: the other client's is among them.
+  for (const std::string line :
+       {"garbage", "", "   ", R"({"ktstats_select":"c1"})", R"({"ktstats_close":"c1"})",
+        R"({"ktstats_open":"c1"})", R"({"ktstats_sync":"n1"})", R"({"req":"stats_meta","x":[)"}) {
+    const auto answer = ask(peer, line);
+    EXPECT_EQ(errno_of(answer), EINVAL) << "'" << line << "': " << answer;
+    EXPECT_TRUE(resp_of(answer).is_string()) << answer;
+  }
+  // Pipelined: answered in the order asked, serve's own answer in its turn.
+  ASSERT_TRUE(peer.write(std::string(kStats) + "\n" + R"({"ktstats_select":"c1"})" + "\n" +
+                         kStats + "\n"));
+  for (const int expected : {0, EINVAL, 0}) {
+    const auto answer = peer.read_line();
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(errno_of(*answer), expected) << *answer;
+  }
+  const auto still = ask(other, kStats);
+  EXPECT_EQ(field(resp_of(still), "session_id"), other_session) << still;
+  EXPECT_EQ(field(resp_of(still), "session_reads"), 2u) << still;
+  // Invalid UTF-8: upstream's server closes the connection; so does serve.
+  ASSERT_TRUE(peer.write("{\"req\":\"\xff\"}\n"));
+  EXPECT_TRUE(peer.closed_within(10s));
+}
+
+TEST_F(Serve, AnUnreachableVmIsAnsweredAtOnceAndServedWhenItsSocketAppears) {
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  start_serve();
+  auto peer = client();
+  const auto answer = ask(peer, kStats);
+  EXPECT_EQ(errno_of(answer), ENOTCONN) << answer;
+  EXPECT_EQ(resp_text(answer).rfind("vm1: ", 0), 0u) << answer;
+  vm.start_port();  // inotify, not a poll, finds it
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: connected to")) << serve->stderr_text();
+  EXPECT_EQ(errno_of(ask(peer, kStats)), 0);
+}
+
+TEST_F(Serve, PastMaxClientsAClientGetsAnErrorAnswerAndIsClosed) {
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  start_serve({"--max-clients", "2"});
+  auto first = client();
+  auto second = client();
+  ASSERT_EQ(errno_of(ask(first, kStats)), 0);
+  ASSERT_EQ(errno_of(ask(second, kStats)), 0);
+  auto third = client();
+  const auto refused = third.read_line();
+  ASSERT_TRUE(refused) << serve->stderr_text();
+  EXPECT_EQ(errno_of(*refused), EUSERS) << *refused;
+  EXPECT_TRUE(third.closed_within(10s));
+  first.close();
+  // A place is free again once a client leaves.
+  for (int tries = 0;; ++tries) {
+    ASSERT_LT(tries, 1000);
+    auto fourth = client();
+    const auto answer = ask(fourth, kStats);
+    if (errno_of(answer) == 0) break;
+    ASSERT_EQ(errno_of(answer), EUSERS) << answer;  // serve had not seen the first leave yet
+  }
+}
+
+TEST_F(Serve, AClientThatStopsReadingIsDroppedAndTheOthersGoOn) {
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  start_serve();
+  auto stuck = client();
+  auto other = client();
+  // Requests sent and no answer read, until serve stops taking its
+  // requests (its answers fill the socket and serve's bound for it)...
+  std::string burst;
+  for (int i = 0; i < 16; ++i) burst += R"({"req":"stats_meta"})" "\n";
+  for (int round = 0;; ++round) {
+    ASSERT_LT(round, 10000) << "serve never stopped reading a client that does not read";
+    if (::send(stuck.fd(), burst.data(), burst.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+      ASSERT_EQ(errno, EAGAIN);
+      break;
+    }
+    ASSERT_EQ(errno_of(ask(other, kStats)), 0);
+  }
+  // ...then drops it after a request timeout without progress.
+  ASSERT_TRUE(serve->wait_for_stderr("dropped: it")) << serve->stderr_text();
+  EXPECT_EQ(errno_of(ask(other, kStats)), 0);
+}
+
+TEST_F(Serve, SigtermRemovesTheSocketsAndExitsZero) {
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  start_serve();
+  auto peer = client();
+  ASSERT_EQ(errno_of(ask(peer, kStats)), 0);
+  serve->signal(SIGTERM);
+  EXPECT_EQ(serve->wait(), 0) << serve->stderr_text();
+  struct stat status {};
+  EXPECT_NE(::lstat(socket_of("vm1").c_str(), &status), 0);
+  EXPECT_NE(::lstat((runtime + "/vm1").c_str(), &status), 0);
+  EXPECT_NE(::lstat(runtime.c_str(), &status), 0);  // made by serve, so removed
+}
+
+TEST_F(Serve, SocketsAndDirectoriesGetTheirModes) {
+  add_vm("vm1").start_session_server();
+  start_serve();
+  struct stat status {};
+  ASSERT_EQ(::lstat(runtime.c_str(), &status), 0);
+  EXPECT_EQ(status.st_mode & 07777, 0750u);
+  ASSERT_EQ(::lstat((runtime + "/vm1").c_str(), &status), 0);
+  EXPECT_EQ(status.st_mode & 07777, 0750u);
+  ASSERT_EQ(::lstat(socket_of("vm1").c_str(), &status), 0);
+  EXPECT_TRUE(S_ISSOCK(status.st_mode));
+  EXPECT_EQ(status.st_mode & 07777, 0660u);
+}
+
+class ServeRefuses : public Serve {
+ protected:
+  // serve must exit 73 at once, saying why, and leave the path alone.
+  void expect_refusal(const std::string& why) {
+    auto run = run_program(serve_argv({}), 30s);
+    EXPECT_EQ(run.status, 73) << run.err;
+    EXPECT_NE(run.err.find(why), std::string::npos) << run.err;
+  }
+};
+
+TEST_F(ServeRefuses, APathThatIsNotASocket) {
+  add_vm("vm1");
+  ASSERT_EQ(::mkdir(runtime.c_str(), 0750), 0);
+  ASSERT_EQ(::mkdir((runtime + "/vm1").c_str(), 0750), 0);
+  FILE* file = std::fopen(socket_of("vm1").c_str(), "w");
+  ASSERT_NE(file, nullptr);
+  std::fputs("keep", file);
+  std::fclose(file);
+  expect_refusal("is not a socket");
+  struct stat status {};
+  ASSERT_EQ(::lstat(socket_of("vm1").c_str(), &status), 0);
+  EXPECT_TRUE(S_ISREG(status.st_mode));
+}
+
+TEST_F(ServeRefuses, ASymlinkWhereItsDirectoryGoes) {
+  add_vm("vm1");
+  ASSERT_EQ(::mkdir(runtime.c_str(), 0750), 0);
+  ASSERT_EQ(::mkdir((dir / "elsewhere").c_str(), 0750), 0);
+  ASSERT_EQ(::symlink((dir / "elsewhere").c_str(), (runtime + "/vm1").c_str()), 0);
+  expect_refusal("is not a directory");
+  struct stat status {};
+  EXPECT_NE(::lstat((dir / "elsewhere/stats").c_str(), &status), 0);
+}
+
+TEST_F(ServeRefuses, ASocketSomeoneListensOnButTakesAStaleOne) {
+  add_vm("vm1").start_session_server();
+  ASSERT_EQ(::mkdir(runtime.c_str(), 0750), 0);
+  ASSERT_EQ(::mkdir((runtime + "/vm1").c_str(), 0750), 0);
+  {
+    Listener live(socket_of("vm1"));
+    expect_refusal("another process listens on");
+  }
+  // The listener closed: a stale socket, left behind, is taken over.
+  struct stat status {};
+  ASSERT_EQ(::lstat(socket_of("vm1").c_str(), &status), 0);
+  start_serve();
+  auto peer = client();
+  EXPECT_EQ(errno_of(ask(peer, kStats)), ENOTCONN);
+}
+
+TEST_F(Serve, ARelayWithoutSessionsServesOneClientAtATime) {
+  // socat in the VMM's place, straight to the scheduler: no relay at all.
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  if (::access("/usr/bin/socat", X_OK) != 0) GTEST_SKIP() << "socat not installed";
+  Process socat = Process::spawn({"/usr/bin/socat", "UNIX-LISTEN:" + vm.vm_socket + ",fork",
+                                  "UNIX-CONNECT:" + vm.server_socket});
+  start_serve();
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: connected to")) << serve->stderr_text();
+  auto first = client();
+  auto second = client();
+  const auto answer = ask(first, kStats);
+  ASSERT_EQ(errno_of(answer), 0) << answer << serve->stderr_text();
+  ASSERT_TRUE(serve->wait_for_stderr("does not speak sessions")) << serve->stderr_text();
+  // The second waits while the first is served, and is served once it goes.
+  ASSERT_TRUE(second.send_line(kStats));
+  first.close();
+  const auto later = second.read_line();
+  ASSERT_TRUE(later) << serve->stderr_text();
+  EXPECT_EQ(errno_of(*later), 0) << *later;
+  auto third = client();
+  EXPECT_EQ(errno_of(ask(third, kStats)), EBUSY);  // the second is still there
+}
+
+}  // namespace
+}  // namespace ktstats::test

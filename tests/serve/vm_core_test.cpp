@@ -1,0 +1,190 @@
+// serve's per-VM core, driven without I/O: routing by the FIFO of who gets
+// the next line, lines it refuses, timeouts, clients going, a relay
+// without sessions.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "ktstats/relay_line.hpp"
+#include "serve/vm_core.hpp"
+
+namespace ktstats::serve {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::string_view kStats = R"({"req":"stats"})";
+
+class VmCoreTest : public ::testing::Test {
+ protected:
+  VmCoreTest() : core("vm1", limits()) {}
+  static CoreLimits limits() {
+    CoreLimits limits;
+    limits.request_timeout = 2s;
+    return limits;
+  }
+
+  // Everything for the VM so far, taken.
+  std::string take_vm() {
+    std::string out(core.vm_output());
+    core.vm_output_written(out.size());
+    return out;
+  }
+  std::string take_client(ClientId id) {
+    std::string out(core.client_output(id));
+    core.client_output_written(now, id, out.size());
+    return out;
+  }
+  void vm_says(const std::string& line) { core.on_vm_bytes(now, line + "\n"); }
+  void client_says(ClientId id, std::string_view line) {
+    core.on_client_bytes(now, id, std::string(line) + "\n");
+  }
+  static std::string open(const std::string& id) { return encode_control_line(OpenLine{id}) + "\n"; }
+  static std::string echo(const std::string& id) {
+    return encode_open_reply({id, "0.2.0", 64}) ;
+  }
+
+  Clock::time_point now = Clock::time_point{} + 1h;
+  VmCore core;
+};
+
+TEST_F(VmCoreTest, EachClientGetsItsOwnSessionAndItsOwnAnswers) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_attached(now, 2);
+  client_says(1, kStats);
+  // Until the relay's answer to the first open says it speaks sessions,
+  // nothing but that client's lines go out.
+  client_says(2, kStats);
+  EXPECT_EQ(take_vm(), open("c1") + std::string(kStats) + "\n");
+  vm_says(echo("c1"));
+  EXPECT_EQ(take_vm(), open("c2") + std::string(kStats) + "\n");
+  vm_says("answer-1");
+  vm_says(echo("c2"));
+  vm_says("answer-2");
+  EXPECT_EQ(take_client(1), "answer-1\n");
+  EXPECT_EQ(take_client(2), "answer-2\n");
+  EXPECT_EQ(core.mode(), WireMode::kSessions);
+  // The next request of the first goes after a select of its session.
+  client_says(1, kStats);
+  EXPECT_EQ(take_vm(), encode_control_line(SelectLine{"c1"}) + "\n" + std::string(kStats) + "\n");
+}
+
+TEST_F(VmCoreTest, ControlLinesAreAnsweredEinvalAndNeverForwarded) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  for (const auto& line : {encode_control_line(SelectLine{"c9"}), encode_control_line(OpenLine{"x"}),
+                           encode_control_line(CloseLine{"c1"}), encode_control_line(SyncLine{"n"}),
+                           std::string("  ")}) {
+    client_says(1, line);
+    EXPECT_EQ(take_vm(), "") << line;
+    EXPECT_EQ(take_client(1).rfind(R"({"errno":22,"args":{"resp":)", 0), 0u) << line;
+  }
+}
+
+TEST_F(VmCoreTest, AnswersGoOutInTheOrderAskedWhoeverAnswers) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_bytes(now, 1, std::string(kStats) + "\ngarbage-from-vm-side?\n");
+  core.on_client_bytes(now, 1, encode_control_line(SelectLine{"c9"}) + "\n");
+  EXPECT_EQ(take_client(1), "");  // its refusal waits for the answers before it
+  vm_says(echo("c1"));
+  vm_says("a1");
+  EXPECT_EQ(take_client(1), "a1\n");
+  vm_says("a2");
+  const auto out = take_client(1);
+  EXPECT_EQ(out.rfind("a2\n{\"errno\":22", 0), 0u) << out;
+}
+
+TEST_F(VmCoreTest, ATimeoutAnswersTheClientAndResynchronisesOnAMarker) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  client_says(1, kStats);
+  vm_says(echo("c1"));
+  vm_says("a1");
+  take_client(1);
+  take_vm();
+  client_says(1, kStats);
+  take_vm();
+  now += 2s;
+  core.on_time(now);
+  const auto timed_out = take_client(1);
+  EXPECT_EQ(timed_out.rfind(R"({"errno":110,)", 0), 0u) << timed_out;
+  EXPECT_EQ(take_vm(), open("resync2"));
+  // Meanwhile, requests are answered at once.
+  client_says(1, kStats);
+  EXPECT_EQ(take_client(1).rfind(R"({"errno":110,)", 0), 0u);
+  // The late answer is dropped; the marker's echo ends the wait, and the
+  // sessions open before it are closed.
+  vm_says("late");
+  vm_says(echo("resync2"));
+  EXPECT_EQ(take_client(1), "");
+  EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"c1"}) + "\n" +
+                           encode_control_line(CloseLine{"resync2"}) + "\n");
+  client_says(1, kStats);
+  EXPECT_EQ(take_vm(), open("c3") + std::string(kStats) + "\n");
+}
+
+TEST_F(VmCoreTest, AClientGoneHasItsSessionClosedAndItsLateAnswerDropped) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_attached(now, 2);
+  client_says(1, kStats);
+  vm_says(echo("c1"));
+  take_vm();
+  core.on_client_gone(now, 1);
+  EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"c1"}) + "\n");
+  client_says(2, kStats);
+  take_vm();
+  vm_says("for-1");
+  vm_says(encode_close_reply("c1"));
+  vm_says(echo("c2"));
+  vm_says("for-2");
+  EXPECT_EQ(take_client(2), "for-2\n");
+}
+
+TEST_F(VmCoreTest, WhileTheVmIsAwayARequestIsAnsweredAtOnce) {
+  core.on_vm_unreachable({ENOTCONN, "vm1: waiting for the VM's port"});
+  core.on_client_attached(now, 1);
+  client_says(1, kStats);
+  EXPECT_EQ(take_client(1), R"({"errno":107,"args":{"resp":"vm1: waiting for the VM's port"}})" "\n");
+  core.on_vm_connected(now);
+  client_says(1, kStats);
+  take_vm();
+  core.on_vm_gone(now, {ECONNRESET, "vm1: gone"});
+  EXPECT_EQ(take_client(1), R"({"errno":104,"args":{"resp":"vm1: gone"}})" "\n");
+}
+
+TEST_F(VmCoreTest, ARelayWithoutSessionsServesOneClientAtATime) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_attached(now, 2);
+  client_says(1, kStats);
+  client_says(2, kStats);
+  take_vm();
+  vm_says(R"({"errno":22,"args":{"resp":"missing field `req`"}})");
+  vm_says("a1");
+  EXPECT_EQ(core.mode(), WireMode::kOneAtATime);
+  EXPECT_EQ(take_client(1), "a1\n");
+  EXPECT_EQ(take_vm(), "");  // the second waits
+  core.on_client_gone(now, 1);
+  const auto next = take_vm();
+  EXPECT_NE(next.find("ktstats_sync"), std::string::npos) << next;
+  EXPECT_NE(next.find(kStats), std::string::npos) << next;
+}
+
+TEST_F(VmCoreTest, PastMaxClientsTheClientIsAnsweredAndDropped) {
+  CoreLimits small = limits();
+  small.max_clients = 1;
+  VmCore one("vm1", small);
+  one.on_client_attached(now, 1);
+  one.on_client_attached(now, 2);
+  EXPECT_FALSE(one.wants_client_input(2));
+  const std::string out(one.client_output(2));
+  EXPECT_EQ(out.rfind(R"({"errno":87,)", 0), 0u) << out;
+  one.client_output_written(now, 2, out.size());
+  EXPECT_EQ(one.take_clients_to_drop(), std::vector<ClientId>{2});
+}
+
+}  // namespace
+}  // namespace ktstats::serve
