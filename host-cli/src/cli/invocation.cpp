@@ -80,12 +80,13 @@ Format format_from(const std::string& text) {
       {"json", Format::kJson},
       {"pretty", Format::kPretty},
       {"table", Format::kTable},
-      {"openmetrics", Format::kOpenMetrics}};
+      {"openmetrics", Format::kOpenMetrics},
+      {"prometheus", Format::kPrometheus}};
   for (const auto& [name, format] : kFormats) {
     if (text == name) return format;
   }
   usage_error("--format", "'" + escape_for_terminal(text, 200) +
-                              "' is not one of json, pretty, table, openmetrics");
+                              "' is not one of json, pretty, table, openmetrics, prometheus");
 }
 
 // --arg values, then --target over any target=; the request they make must
@@ -142,7 +143,8 @@ Invocation parse_invocation(int argc, char** argv) {
                  "KTSTATS_CONNECT, else scx:/var/run/scx/root/stats)")
       ->type_name("URI");
   app.add_option("-f,--format", text.format,
-                 "json, pretty, table or openmetrics (default: pretty on a terminal, else json)")
+                 "json, pretty, table, openmetrics or prometheus (default: pretty on a terminal, "
+                 "else json)")
       ->type_name("FORMAT");
   app.add_option("-t,--timeout", text.timeout, "Bound on connect, sync and request (at most 24h)")
       ->type_name("DURATION")

@@ -12,7 +12,7 @@
 namespace ktstats::cli {
 
 enum class Command { kStats, kMeta, kRaw, kWatch, kPing, kServe };
-enum class Format { kJson, kPretty, kTable, kOpenMetrics };
+enum class Format { kJson, kPretty, kTable, kOpenMetrics, kPrometheus };
 
 // Everything the command line asked for.
 struct Invocation {

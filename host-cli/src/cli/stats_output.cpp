@@ -9,7 +9,11 @@
 namespace ktstats::cli {
 
 bool needs_meta(Format format) {
-  return format == Format::kTable || format == Format::kOpenMetrics;
+  return format == Format::kTable || is_exposition(format);
+}
+
+bool is_exposition(Format format) {
+  return format == Format::kOpenMetrics || format == Format::kPrometheus;
 }
 
 Result<std::optional<StatsMeta>> meta_for_output(StatsClient& client, const Invocation& invocation) {
@@ -32,7 +36,12 @@ std::string render_stats(const boost::json::value& payload, const StatsMeta* met
     const auto window = window_size(STDOUT_FILENO);
     return render_table(payload, *meta, root, window ? window->columns : 0);
   }
-  return render_openmetrics(payload, *meta, root);
+  auto text = render_exposition(payload, *meta, root,
+                                invocation.format == Format::kPrometheus ? ExpositionFormat::kPrometheus
+                                                                         : ExpositionFormat::kOpenMetrics);
+  // The caller ends the output with a newline of its own.
+  if (!text.empty()) text.pop_back();
+  return text;
 }
 
 }  // namespace ktstats::cli

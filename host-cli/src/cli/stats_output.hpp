@@ -11,8 +11,12 @@
 
 namespace ktstats::cli {
 
-// Table and OpenMetrics output need the schema; JSON and pretty do not.
+// Table, OpenMetrics and Prometheus output need the schema; JSON and
+// pretty do not.
 bool needs_meta(Format format);
+
+// OpenMetrics or the Prometheus text format: expositions for scrapers.
+bool is_exposition(Format format);
 
 // The schema, read on the same session, when the format needs it; nullopt
 // when it does not.

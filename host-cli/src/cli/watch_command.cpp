@@ -124,11 +124,11 @@ class Watch {
   Watch(const Invocation& invocation, const Interrupt& interrupt)
       : invocation_(invocation), interrupt_(interrupt) {}
 
-  // JSON lines (and OpenMetrics, a format for machines) stream; pretty and
+  // JSON lines (and expositions, formats for machines) stream; pretty and
   // table on a terminal get the live view.
   int run() {
-    const bool live = invocation_.format != Format::kJson &&
-                      invocation_.format != Format::kOpenMetrics && stdout_can_draw();
+    const bool live = invocation_.format != Format::kJson && !is_exposition(invocation_.format) &&
+                      stdout_can_draw();
     return live ? live_view() : stream();
   }
 
@@ -161,7 +161,7 @@ class Watch {
 
   std::string sample_text(boost::json::value payload, const StatsMeta* meta) const {
     const auto stamp = utc_timestamp();
-    if (invocation_.format == Format::kOpenMetrics) return render_stats(payload, meta, invocation_);
+    if (is_exposition(invocation_.format)) return exposition_text(payload, meta);
     if (invocation_.format != Format::kJson) {
       return "# " + stamp + "\n" + render_stats(payload, meta, invocation_);
     }
@@ -169,6 +169,16 @@ class Watch {
     line["timestamp"] = stamp;
     line["stats"] = std::move(payload);
     return to_json_text(line, false);
+  }
+
+  // Each sample a whole exposition ending in a "# EOF" line, where a
+  // reader splits the stream: OpenMetrics ends with it anyway, and to the
+  // Prometheus text format it is a comment. One exposition cannot carry
+  // them all: a family's samples must be together.
+  std::string exposition_text(const boost::json::value& payload, const StatsMeta* meta) const {
+    std::string text = render_stats(payload, meta, invocation_);
+    if (invocation_.format == Format::kPrometheus) text += text.empty() ? "# EOF" : "\n# EOF";
+    return text;
   }
 
   // What the live view shows: the latest sample's table, its time, and the

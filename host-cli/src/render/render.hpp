@@ -7,6 +7,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "render/exposition.hpp"
 #include "render/stats_meta.hpp"
 #include "render/table_model.hpp"
 
@@ -42,11 +43,19 @@ std::string render_table(const boost::json::value& payload, const StatsMeta& met
 // no controls).
 std::size_t display_width(std::string_view text);
 
-// OpenMetrics text, mapped as upstream's scxstats_to_openmetrics.py does:
-// a gauge per numeric datum named _om_prefix + field, dicts of structs add
-// the inner struct's _om_label, _om_skip fields left out. Ends "# EOF".
-std::string render_openmetrics(const boost::json::value& payload, const StatsMeta& meta,
-                               const StructMeta* root);
+// A stats payload's samples, mapped as upstream's scxstats_to_openmetrics.py
+// maps them: a gauge per numeric datum named _om_prefix + field, dicts of
+// structs add the inner struct's _om_label (keyed by the dict's key),
+// _om_skip fields left out. `labels` (such as vm="NAME") come first on
+// every sample. Names are made valid and collisions resolved as
+// Exposition says.
+void add_stats(Exposition& exposition, const boost::json::value& payload, const StatsMeta& meta,
+               const StructMeta* root, const std::vector<MetricLabel>& labels);
+
+// One payload as a whole exposition in the given format (OpenMetrics ends
+// with "# EOF"), every line ending in a newline.
+std::string render_exposition(const boost::json::value& payload, const StatsMeta& meta,
+                              const StructMeta* root, ExpositionFormat format);
 
 // The schema for people in the layout of upstream's describe_meta (what a
 // Rust scheduler prints for --help-stats): "[Struct] desc", then per field
