@@ -3,13 +3,10 @@
 #include <boost/json/error.hpp>
 #include <boost/json/parser.hpp>
 
-#include "ktstats/terminal_text.hpp"
 #include "ktstats/utf8.hpp"
 
 namespace ktstats {
 namespace {
-
-constexpr std::size_t kExcerptBytes = 48;
 
 bool is_blank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
@@ -21,18 +18,6 @@ Protocol syntax_error(std::string_view line, std::size_t offset, const std::stri
 }
 
 }  // namespace
-
-std::string line_excerpt(std::string_view line) {
-  // Appending into one reserved string, not `"\"" + text`: GCC 12 at -O2
-  // and above reports a false -Wrestrict overlap in the operator+ form.
-  const std::string text = escape_for_terminal(line, kExcerptBytes);
-  std::string quoted;
-  quoted.reserve(text.size() + 2);
-  quoted += '"';
-  quoted += text;
-  quoted += '"';
-  return quoted;
-}
 
 Result<boost::json::value> parse_json_line(std::string_view line, std::size_t max_depth) {
   if (is_blank(line)) return Protocol{"empty line where a JSON object was expected"};
