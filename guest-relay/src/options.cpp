@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "ktstats/duration.hpp"
 
@@ -82,9 +83,14 @@ void set_port(PortSpec& port, PortSpec::Kind kind, const char* value) {
   }
 }
 
-spdlog::level::level_enum level_arg(const char* text) {
-  for (const char* name : {"trace", "debug", "info", "warn", "error", "off"}) {
-    if (std::strcmp(text, name) == 0) return spdlog::level::from_str(name);
+logger::Level level_arg(const char* text) {
+  using logger::Level;
+  constexpr std::pair<const char*, Level> kLevels[] = {
+      {"trace", Level::kTrace}, {"debug", Level::kDebug}, {"info", Level::kInfo},
+      {"warn", Level::kWarn},   {"error", Level::kError}, {"off", Level::kOff},
+  };
+  for (const auto& [name, level] : kLevels) {
+    if (std::strcmp(text, name) == 0) return level;
   }
   usage_error(std::string("--log-level: '") + text + "' is not one of trace, debug, info, warn, error, off");
 }

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <spdlog/common.h>
-
 #include "logging.hpp"
 #include "relay.hpp"
 
@@ -10,7 +8,7 @@ namespace ktstats::relay {
 struct CommandLine {
   RelayOptions relay;
   LogTarget log_target = LogTarget::kStderr;
-  spdlog::level::level_enum log_level = spdlog::level::info;
+  logger::Level log_level = logger::Level::kInfo;
 };
 
 // Parses argv. Exits the process for --help and --version (0) and for

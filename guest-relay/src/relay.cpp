@@ -5,10 +5,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include "io/io_buffer.hpp"
 #include "ktstats/stop_signals.hpp"
+#include "logger.hpp"
 
 namespace ktstats::relay {
 namespace {
@@ -38,7 +37,7 @@ void make_room_for_links(std::size_t max_sessions) {
   if (limit.rlim_cur >= wanted) return;
   limit.rlim_cur = wanted;
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    spdlog::warn("cannot raise the descriptor limit to {} for {} sessions", wanted, max_sessions);
+    logger::warn("cannot raise the descriptor limit to {} for {} sessions", wanted, max_sessions);
   }
 }
 
@@ -108,7 +107,7 @@ void Relay::note_ready(const Poller::Ready& ready) {
     case kSignalTag: {
       signalfd_siginfo info{};
       if (::read(signals_.get(), &info, sizeof info) != sizeof info) return;
-      spdlog::info("signal {} received; exiting", info.ssi_signo);
+      logger::info("signal {} received; exiting", info.ssi_signo);
       stopping_ = true;
       return;
     }

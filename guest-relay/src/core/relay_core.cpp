@@ -1,11 +1,10 @@
 #include "core/relay_core.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <utility>
 
 #include "ktstats/duration.hpp"
 #include "ktstats/json_line.hpp"
+#include "logger.hpp"
 
 namespace ktstats::relay {
 namespace {
@@ -105,7 +104,7 @@ void RelayCore::on_sync(std::string nonce) {
 // echo starts a line of its own.
 void RelayCore::replace_implicit_session() {
   ++counters_.sessions_replaced_at_sync;
-  spdlog::debug("a sync line with a new nonce: a new host on the implicit session");
+  logger::debug("a sync line with a new nonce: a new host on the implicit session");
   if (head_ != Head::kIdle && queue_.front().link == kImplicitLink) {
     head_ = Head::kIdle;
     queue_.pop_front();
@@ -129,7 +128,7 @@ void RelayCore::on_open(std::string id) {
       return;
     }
     ++counters_.sessions_opened;
-    spdlog::debug("session {} opened on link {}", id, *slot);
+    logger::debug("session {} opened on link {}", id, *slot);
   }
   selected_ = *slot;
   connect_early(*slot);
@@ -245,7 +244,7 @@ void RelayCore::close_head_session() {
   std::string closed_id = std::move(queue_.front().line);
   links_.close(id);
   sessions_.free(id);
-  spdlog::debug("session {} closed on link {}", closed_id, id);
+  logger::debug("session {} closed on link {}", closed_id, id);
   queue_.pop_front();
   emit(id, encode_close_reply(closed_id));
 }
@@ -267,7 +266,7 @@ void RelayCore::connect_early(LinkId id) {
 
 void RelayCore::on_link_connected(Clock::time_point now, LinkId id) {
   if (!links_.connecting(id)) {
-    spdlog::debug("link {}: a connect report for no connect asked for", id);
+    logger::debug("link {}: a connect report for no connect asked for", id);
     return;
   }
   links_.at(id).state = LinkTable::State::kConnected;
@@ -313,7 +312,7 @@ void RelayCore::on_link_bytes(Clock::time_point now, LinkId id, std::string_view
       // the next could come as late and be taken for the next request's
       // answer: only a new connection is known to be in step.
       ++counters_.stray_scheduler_lines;
-      spdlog::debug("link {}: dropped a line sent with no request in flight: {}", id,
+      logger::debug("link {}: dropped a line sent with no request in flight: {}", id,
                     line_excerpt(*line));
       if (source.carried_request) {
         links_.drop(id);
@@ -364,7 +363,7 @@ void RelayCore::on_link_closed(Clock::time_point now, LinkId id) {
 
 void RelayCore::resend_head(Clock::time_point now, std::string line) {
   ++counters_.requests_resent;
-  spdlog::debug("link {}: the scheduler closed the connection before the request went out; "
+  logger::debug("link {}: the scheduler closed the connection before the request went out; "
                 "connecting again",
                 queue_.front().link);
   queue_.front().line = std::move(line);
@@ -388,7 +387,7 @@ void RelayCore::on_time(Clock::time_point now) {
     // A late answer must never be taken for the next request's: drop the
     // connection it would arrive on. The one line the default log level
     // records (ktstats-relay(8)): a scheduler too slow is worth knowing.
-    spdlog::warn("scheduler gave no response within {}; dropping its connection",
+    logger::warn("scheduler gave no response within {}; dropping its connection",
                  format_duration(timing_.response_timeout));
     links_.drop(id);
     finish_head(id, encode_relay_error(RelayErrorKind::kTimeout,

@@ -2,12 +2,11 @@
 
 #include <cerrno>
 
-#include <spdlog/spdlog.h>
-
 #include "io/io_buffer.hpp"
 #include "io/poller.hpp"
 #include "ktstats/duration.hpp"
 #include "ktstats/errno_text.hpp"
+#include "logger.hpp"
 
 namespace ktstats::relay {
 namespace {
@@ -52,7 +51,7 @@ Result<bool> HostPort::open(Clock::time_point now) {
     case State::kClosed: {
       auto opened = try_open(now);
       if (!opened || is_open()) return opened;
-      if (!ever_opened_) spdlog::info("waiting for {} to appear", describe_port(spec_));
+      if (!ever_opened_) logger::info("waiting for {} to appear", describe_port(spec_));
       const auto limit = ever_opened_ ? std::nullopt : wait_limit_;
       if (auto started = waiter_.start(now, limit); !started) {
         return Transport{"cannot wait for the port: " + describe(started.error())};
@@ -86,7 +85,7 @@ Result<bool> HostPort::try_open(Clock::time_point now) {
   auto port = open_port_channel(*path);
   if (!port) {
     if (!is_absence(port.error()) && !ever_opened_) return std::move(port).error();
-    spdlog::debug("port not ready: {}", describe(port.error()));
+    logger::debug("port not ready: {}", describe(port.error()));
     if (is_refusal(port.error())) {
       waiter_.refused(now);
     } else {
@@ -108,11 +107,11 @@ void HostPort::opened(PortChannel port) {
   readable_ = writable_ = hung_up_ = false;
   host_seen_ = read_unseen_ = false;
   unseen_until_.reset();
-  spdlog::info("serving {}", port_.channel->description());
+  logger::info("serving {}", port_.channel->description());
 }
 
 void HostPort::on_ready(std::uint32_t events) {
-  spdlog::trace("port events {:#x}", events);
+  logger::trace("port events {:#x}", events);
   if (!is_open()) return;
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) readable_ = true;
   // A write to a port whose peer left fails at once, and says so.
@@ -129,7 +128,7 @@ void HostPort::see_host() {
 
 Transfer HostPort::read(std::span<char> buffer, Clock::time_point now) {
   const IoResult got = port_.channel->read(buffer);
-  spdlog::trace("port read: {} {}", static_cast<int>(got.kind), got.bytes);
+  logger::trace("port read: {} {}", static_cast<int>(got.kind), got.bytes);
   switch (got.kind) {
     case IoResult::Kind::kDone:
       if (!host_seen_) read_unseen_ = true;
@@ -155,7 +154,7 @@ Transfer HostPort::read(std::span<char> buffer, Clock::time_point now) {
 
 Transfer HostPort::write(std::string_view bytes) {
   const IoResult put = port_.channel->write(bytes);
-  spdlog::trace("port write: {} {} of {}", static_cast<int>(put.kind), put.bytes, bytes.size());
+  logger::trace("port write: {} {} of {}", static_cast<int>(put.kind), put.bytes, bytes.size());
   switch (put.kind) {
     case IoResult::Kind::kDone:
       see_host();
@@ -191,7 +190,7 @@ bool HostPort::host_left(Clock::time_point now, bool reading) {
     unseen_until_ = now + kUnseenHostHold;
   }
   if (unseen_until_ && now >= *unseen_until_) {
-    spdlog::debug("bytes came, then EOF, and no host was seen attached within {}s: it left",
+    logger::debug("bytes came, then EOF, and no host was seen attached within {}s: it left",
                   kUnseenHostHold.count());
     end_host(true);
     return true;
@@ -212,7 +211,7 @@ std::optional<Clock::time_point> HostPort::next_deadline() const {
 }
 
 void HostPort::end_host(bool discard_unread) {
-  spdlog::debug("host session ended");
+  logger::debug("host session ended");
   host_seen_ = read_unseen_ = false;
   unseen_until_.reset();
   switch (port_.after_eof) {
@@ -229,7 +228,7 @@ void HostPort::end_host(bool discard_unread) {
       state_ = State::kClosed;
       return;
     case AfterEof::kFinished:
-      spdlog::info("{} closed", port_.channel->description());
+      logger::info("{} closed", port_.channel->description());
       close();
       state_ = State::kFinished;
       return;
@@ -240,7 +239,7 @@ void HostPort::end_host(bool discard_unread) {
 // An inherited descriptor cannot come back.
 void HostPort::fail(int error) {
   const bool finished = port_.after_eof == AfterEof::kFinished;
-  spdlog::warn("{} failed: {}{}", port_.channel->description(), errno_text(error),
+  logger::warn("{} failed: {}{}", port_.channel->description(), errno_text(error),
                finished ? "" : "; waiting for it to come back");
   close();
   state_ = finished ? State::kFinished : State::kClosed;

@@ -2,11 +2,10 @@
 
 #include <cerrno>
 
-#include <spdlog/spdlog.h>
-
 #include "io/poller.hpp"
 #include "ktstats/errno_text.hpp"
 #include "ktstats/unix_socket.hpp"
+#include "logger.hpp"
 
 namespace ktstats::relay {
 namespace {
@@ -50,7 +49,7 @@ Transfer SchedulerLink::read(std::span<char> buffer) {
       return Transfer::nothing();
     case IoResult::Kind::kEof:
     case IoResult::Kind::kFailed:
-      spdlog::debug("scheduler connection ended: {}",
+      logger::debug("scheduler connection ended: {}",
                     got.kind == IoResult::Kind::kEof ? "EOF" : errno_text(got.error));
       close();
       return Transfer::ended();
@@ -68,7 +67,7 @@ Transfer SchedulerLink::write(std::string_view bytes) {
       return Transfer::nothing();
     case IoResult::Kind::kEof:
     case IoResult::Kind::kFailed:
-      spdlog::debug("scheduler connection broke: {}", errno_text(put.error));
+      logger::debug("scheduler connection broke: {}", errno_text(put.error));
       close();
       return Transfer::ended();
   }
@@ -85,7 +84,7 @@ SchedulerLinks::SchedulerLinks(std::string socket_path)
 
 Result<std::unique_ptr<Channel>> SchedulerLinks::try_connect() {
   auto channel = open_unix_channel(socket_path_);
-  if (!channel) spdlog::debug("scheduler connect failed: {}", describe(channel.error()));
+  if (!channel) logger::debug("scheduler connect failed: {}", describe(channel.error()));
   return channel;
 }
 
@@ -94,7 +93,7 @@ SchedulerLinks::Outcome SchedulerLinks::connect(LinkId link, bool may_wait, Cloc
   auto channel = try_connect();
   if (channel) {
     links_.insert_or_assign(link, SchedulerLink(std::move(*channel), new_open_serial()));
-    spdlog::debug("link {} connected to scheduler at {}", link, socket_path_);
+    logger::debug("link {} connected to scheduler at {}", link, socket_path_);
     return {Outcome::Kind::kConnected, link, {}};
   }
   const int error = error_of(channel.error());
@@ -108,7 +107,7 @@ SchedulerLinks::Outcome SchedulerLinks::connect(LinkId link, bool may_wait, Cloc
   }
   waiting_.insert(link);
   if (error == ECONNREFUSED) waiter_.refused(now);
-  spdlog::debug("link {} waits for {}", link, socket_path_);
+  logger::debug("link {} waits for {}", link, socket_path_);
   return {Outcome::Kind::kWaiting, link, std::move(reason)};
 }
 
@@ -136,7 +135,7 @@ bool SchedulerLinks::connect_waiting(Clock::time_point now, std::vector<Outcome>
       outcomes.push_back({Outcome::Kind::kFailed, link, connect_failure(socket_path_, error)});
     } else {
       links_.insert_or_assign(link, SchedulerLink(std::move(*channel), new_open_serial()));
-      spdlog::debug("link {} connected to scheduler at {}", link, socket_path_);
+      logger::debug("link {} connected to scheduler at {}", link, socket_path_);
       outcomes.push_back({Outcome::Kind::kConnected, link, {}});
     }
     waiting_.erase(waiting_.begin());
