@@ -187,6 +187,19 @@ TEST(OpenMetricsRender, NestedDictsSharingALabelNameNumberTheInnerOne) {
   EXPECT_EQ(text, "# TYPE runs gauge\nruns{cpu=\"0\",cpu_2=\"k\"} 7\n# EOF\n");
 }
 
+TEST(OpenMetricsRender, AStructHoldingADictOfItselfGivesOneLabelPerLevel) {
+  const auto text = render(R"({"Top": {"top": null, "fields": {
+      "nodes": {"dict": {"key": "string", "datum": {"struct": "Node"}}}}},
+    "Node": {"user": {"_om_label": "n"}, "fields": {"v": {"datum": "u64"},
+      "nodes": {"dict": {"key": "string", "datum": {"struct": "Node"}}}}}})",
+                           R"({"nodes": {"a": {"v": 1, "nodes": {"b": {"v": 2,
+                                 "nodes": {"c": {"v": 3}}}}}}})");
+  EXPECT_EQ(text,
+            "# TYPE v gauge\nv{n=\"a\"} 1\n"
+            "# TYPE v_2 gauge\nv_2{n=\"a\",n_2=\"b\"} 2\n"
+            "# TYPE v_3 gauge\nv_3{n=\"a\",n_2=\"b\",n_3=\"c\"} 3\n# EOF\n");
+}
+
 TEST(OpenMetricsRender, TwoDictsOfOneStructAreTwoFamilies) {
   const auto text = render(R"({"Top": {"top": null, "fields": {
       "doms": {"dict": {"key": "string", "datum": {"struct": "Dom"}}},
