@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -465,6 +467,98 @@ TEST_F(Serve, ARelayWithoutSessionsServesOneClientAtATime) {
   EXPECT_EQ(errno_of(*later), 0) << *later;
   auto third = client();
   EXPECT_EQ(errno_of(ask(third, kStats)), EBUSY);  // the second is still there
+}
+
+TEST_F(Serve, ClientsReachAVmByName) {
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  start_serve();
+  ::setenv("KTSTATS_RUNTIME_DIR", runtime.c_str(), 1);
+  auto run = run_program({program("KTSTATS", KTSTATS), "-c", "vm:vm1", "stats"}, 30s);
+  ::unsetenv("KTSTATS_RUNTIME_DIR");
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_NE(run.out.find("session_id"), std::string::npos) << run.out;
+}
+
+class ServeConfig : public Serve {
+ protected:
+  void write_config(const std::string& text) {
+    FILE* file = std::fopen(config.c_str(), "w");
+    ASSERT_NE(file, nullptr);
+    std::fputs(text.c_str(), file);
+    std::fclose(file);
+  }
+  std::string vm_line(const std::string& name) {
+    return name + " = \"unix:" + vms.at(name)->vm_socket + "\"\n";
+  }
+  std::vector<std::string> argv() const {
+    return {program("KTSTATS", KTSTATS), "serve", "--runtime-dir", runtime, "--request-timeout",
+            "2s", "--config", config};
+  }
+  std::string config = dir / "serve.toml";
+};
+
+TEST_F(ServeConfig, SighupAddsAndRemovesVmsWithoutDisturbingTheOthers) {
+  for (const char* name : {"vm1", "vm2"}) {
+    auto& vm = add_vm(name);
+    vm.start_session_server();
+    vm.start_port();
+  }
+  write_config("[vms]\n" + vm_line("vm1"));
+  serve.emplace(Process::spawn(argv()));
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: connected to")) << serve->stderr_text();
+  auto a = client("vm1");
+  const auto first = ask(a, kStats);
+  ASSERT_EQ(errno_of(first), 0) << first;
+  const auto session = field(resp_of(first), "session_id");
+  std::uint64_t reads = 1;
+  auto a_undisturbed = [&] {
+    const auto answer = ask(a, kStats);
+    ASSERT_EQ(errno_of(answer), 0) << answer;
+    EXPECT_EQ(field(resp_of(answer), "session_id"), session);
+    EXPECT_EQ(field(resp_of(answer), "session_reads"), ++reads);
+  };
+
+  write_config("[vms]\n" + vm_line("vm1") + vm_line("vm2"));
+  serve->signal(SIGHUP);
+  ASSERT_TRUE(serve->wait_for_stderr("vm2: connected to")) << serve->stderr_text();
+  auto b = client("vm2");
+  EXPECT_EQ(errno_of(ask(b, kStats)), 0);
+  a_undisturbed();
+
+  write_config("[vms]\n" + vm_line("vm1"));
+  serve->signal(SIGHUP);
+  ASSERT_TRUE(serve->wait_for_stderr("vm2: no longer served")) << serve->stderr_text();
+  EXPECT_TRUE(b.closed_within(10s));
+  struct stat status {};
+  EXPECT_NE(::lstat(socket_of("vm2").c_str(), &status), 0);
+  a_undisturbed();
+
+  // A file that does not parse changes nothing, and says where it is wrong.
+  write_config("[vms]\nvm1 = 5\n");
+  serve->signal(SIGHUP);
+  ASSERT_TRUE(serve->wait_for_stderr("keeping the running configuration")) << serve->stderr_text();
+  EXPECT_NE(serve->stderr_text().find("serve.toml:2"), std::string::npos) << serve->stderr_text();
+  a_undisturbed();
+}
+
+TEST_F(ServeConfig, ABadFileIsRefusedAtStartWithItsLine) {
+  add_vm("vm1");
+  write_config("colour = \"blue\"\n[vms]\n" + vm_line("vm1"));
+  auto unknown = run_program(argv(), 30s);
+  EXPECT_EQ(unknown.status, 78) << unknown.err;
+  EXPECT_NE(unknown.err.find("serve.toml:1: unknown key 'colour'"), std::string::npos) << unknown.err;
+  write_config("[vms]\n" + vm_line("vm1") + vm_line("vm1"));
+  auto twice = run_program(argv(), 30s);
+  EXPECT_EQ(twice.status, 78) << twice.err;
+  EXPECT_NE(twice.err.find("serve.toml:3"), std::string::npos) << twice.err;
+  write_config("[vms]\nvm1 = \"/no/scheme\"\n");
+  auto uri = run_program(argv(), 30s);
+  EXPECT_EQ(uri.status, 78) << uri.err;
+  EXPECT_NE(uri.err.find("did you mean unix:"), std::string::npos) << uri.err;
+  auto missing = run_program({program("KTSTATS", KTSTATS), "serve", "--config", dir / "absent.toml"}, 30s);
+  EXPECT_EQ(missing.status, 78) << missing.err;
 }
 
 }  // namespace

@@ -139,7 +139,7 @@ Invocation parse_invocation(int argc, char** argv) {
 
   bool no_sync = false;
   app.add_option("-c,--connect", text.connect,
-                 "unix:PATH, pty:PATH, tty:PATH, pipe:PATH or scx:PATH (default: env "
+                 "unix:PATH, pty:PATH, tty:PATH, pipe:PATH, scx:PATH or vm:NAME (default: env "
                  "KTSTATS_CONNECT, else scx:/var/run/scx/root/stats)")
       ->type_name("URI");
   app.add_option("-f,--format", text.format,
@@ -174,8 +174,10 @@ Invocation parse_invocation(int argc, char** argv) {
   auto* serve = app.add_subcommand(
       "serve", "Give each VM's scheduler a local scx_stats socket, for any number of clients");
   serve->add_option("--vm", text.serve_vms, "VM to serve, repeatable (URI as --connect takes it)")
-      ->type_name("NAME=URI")
-      ->required();
+      ->type_name("NAME=URI");
+  serve->add_option("--config", invocation.serve.config,
+                    "TOML file of more VMs ([vms] NAME = \"URI\"), read again at SIGHUP")
+      ->type_name("FILE");
   serve->add_option("--runtime-dir", invocation.serve.runtime_dir,
                     "Where the sockets go: DIR/NAME/stats")
       ->type_name("DIR")
@@ -218,6 +220,9 @@ Invocation parse_invocation(int argc, char** argv) {
       auto vm = serve::parse_vm_spec(spec, &why);
       if (!vm) usage_error("--vm", why);
       invocation.serve.vms.push_back(std::move(*vm));
+    }
+    if (text.serve_vms.empty() && !invocation.serve.config) {
+      usage_error("serve", "needs VMs to serve: --vm NAME=URI or --config FILE");
     }
     invocation.serve.request_timeout = positive_duration("--request-timeout", text.request_timeout);
     invocation.serve.verbosity = invocation.verbosity;

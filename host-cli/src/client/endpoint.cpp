@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
+
 #include "ktstats/terminal_text.hpp"
 #include "ktstats/tty.hpp"
 #include "ktstats/unix_socket.hpp"
@@ -9,6 +11,8 @@
 
 namespace ktstats::cli {
 namespace {
+
+constexpr std::string_view kVmScheme = "vm:";
 
 // What the user typed, quoted back without its control characters.
 std::string shown(std::string_view uri) { return escape_for_terminal(uri, 200); }
@@ -42,9 +46,23 @@ Status expect_file_type(const std::string& path, bool (*is_expected)(mode_t), co
 bool is_fifo(mode_t mode) { return S_ISFIFO(mode); }
 bool is_character_device(mode_t mode) { return S_ISCHR(mode); }
 
+// vm:NAME: the socket `ktstats serve` gives the VM NAME, which speaks plain
+// scx_stats (serve holds the relay's sessions).
+std::optional<Endpoint> parse_vm_endpoint(std::string_view uri, std::string* why) {
+  const auto name = uri.substr(kVmScheme.size());
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
+    if (why) *why = "'" + shown(uri) + "' does not name a VM after 'vm:' (e.g. vm:vm1)";
+    return std::nullopt;
+  }
+  const char* runtime = std::getenv(kServeRuntimeDirVariable);
+  const std::string dir = runtime != nullptr && *runtime != '\0' ? runtime : kServeRuntimeDir;
+  return Endpoint{Endpoint::Kind::kScx, dir + "/" + std::string(name) + "/stats", std::string(uri)};
+}
+
 }  // namespace
 
 std::optional<Endpoint> parse_endpoint(std::string_view uri, std::string* why) {
+  if (uri.substr(0, kVmScheme.size()) == kVmScheme) return parse_vm_endpoint(uri, why);
   struct Scheme {
     std::string_view prefix;
     Endpoint::Kind kind;

@@ -11,6 +11,10 @@
 namespace ktstats::cli {
 
 inline constexpr std::string_view kDefaultConnect = "scx:/var/run/scx/root/stats";
+// Where vm:NAME looks for `ktstats serve`'s socket NAME/stats: the variable
+// when set (serve run with another --runtime-dir), else serve's default.
+inline constexpr const char* kServeRuntimeDirVariable = "KTSTATS_RUNTIME_DIR";
+inline constexpr const char* kServeRuntimeDir = "/run/ktstats";
 
 // Where the command connects, from --connect or KTSTATS_CONNECT.
 struct Endpoint {
@@ -18,7 +22,7 @@ struct Endpoint {
     kUnix,  // unix:PATH  a VMM's chardev socket, a relay behind it
     kTty,   // pty:PATH or tty:PATH  a pty or serial device, a relay behind it
     kPipe,  // pipe:PATH  QEMU's pipe chardev, PATH.in and PATH.out
-    kScx,   // scx:PATH  a scheduler's own socket, no relay
+    kScx,   // scx:PATH  a scheduler's own socket, no relay; vm:NAME  ktstats serve's socket
   };
   Kind kind;
   std::string path;

@@ -11,7 +11,7 @@
 
 namespace ktstats::serve {
 
-inline constexpr std::string_view kDefaultRuntimeDir = "/run/ktstats";
+inline constexpr std::string_view kDefaultRuntimeDir = cli::kServeRuntimeDir;
 inline constexpr std::string_view kDefaultGroup = "ktstats";
 inline constexpr std::size_t kMaxVmNameBytes = 64;
 
@@ -24,7 +24,8 @@ struct VmSpec {
 
 // What `ktstats serve` was asked to do, parsed and checked.
 struct ServeOptions {
-  std::vector<VmSpec> vms;
+  std::vector<VmSpec> vms;            // from the command line
+  std::optional<std::string> config;  // a file of more VMs, read again at SIGHUP
   std::string runtime_dir{kDefaultRuntimeDir};
   // Group of the sockets; absent: "ktstats" if it exists, else ours.
   std::optional<std::string> group;

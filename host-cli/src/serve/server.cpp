@@ -1,6 +1,7 @@
 #include "serve/server.hpp"
 
 #include <sys/inotify.h>
+#include <csignal>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -14,13 +15,23 @@
 
 #include "ktstats/errno_text.hpp"
 #include "ktstats/terminal_text.hpp"
+#include "serve/serve_config.hpp"
 
 namespace ktstats::serve {
 namespace {
 
 // What an epoll event is about: the kind in the top byte, the VM's index
 // below it, a client's id in the low 40 bits.
-enum class Kind : std::uint64_t { kStop = 1, kTimer, kInotify, kListener, kVmRead, kVmWrite, kClient };
+enum class Kind : std::uint64_t {
+  kStop = 1,
+  kHangup,
+  kTimer,
+  kInotify,
+  kListener,
+  kVmRead,
+  kVmWrite,
+  kClient,
+};
 
 constexpr std::uint64_t tag(Kind kind, std::size_t vm = 0, ClientId client = 0) {
   return static_cast<std::uint64_t>(kind) << 56 | static_cast<std::uint64_t>(vm) << 40 | client;
@@ -49,18 +60,26 @@ Status add_fd(int epoll, int fd, std::uint64_t what, std::uint32_t events) {
 
 }  // namespace
 
-Server::Server(RuntimeDir runtime, UniqueFd epoll, UniqueFd timer, UniqueFd inotify, int stop_fd)
-    : runtime_(std::move(runtime)),
+Server::Server(const ServeOptions& options, RuntimeDir runtime, UniqueFd epoll, UniqueFd timer,
+               UniqueFd inotify, UniqueFd hangup, int stop_fd)
+    : command_line_vms_(options.vms),
+      config_path_(options.config),
+      runtime_(std::move(runtime)),
       epoll_(std::move(epoll)),
       timer_(std::move(timer)),
       inotify_(std::move(inotify)),
-      stop_fd_(stop_fd) {}
+      hangup_(std::move(hangup)),
+      stop_fd_(stop_fd) {
+  limits_.max_clients = options.max_clients;
+  limits_.request_timeout = options.request_timeout;
+}
 
 Server::~Server() = default;
 
-Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options, int stop_fd) {
+Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options,
+                                               const std::vector<VmSpec>& vms, int stop_fd) {
   std::set<std::string> names;
-  for (const auto& vm : options.vms) {
+  for (const auto& vm : vms) {
     if (!names.insert(vm.name).second) {
       return Transport{"VM name '" + vm.name + "' given twice", EEXIST};
     }
@@ -73,40 +92,110 @@ Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options, int 
   if (!timer) return Transport{"timerfd_create", errno};
   UniqueFd inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify) return Transport{"inotify_init1", errno};
+  // SIGHUP reads the configuration file again; without one it is logged
+  // and ignored rather than ending the daemon.
+  sigset_t hangup_set;
+  sigemptyset(&hangup_set);
+  sigaddset(&hangup_set, SIGHUP);
+  if (::sigprocmask(SIG_BLOCK, &hangup_set, nullptr) != 0) return Transport{"sigprocmask", errno};
+  UniqueFd hangup(::signalfd(-1, &hangup_set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!hangup) return Transport{"signalfd", errno};
   auto runtime = RuntimeDir::open(options.runtime_dir, *group);
   if (!runtime) return std::move(runtime).error();
 
-  std::unique_ptr<Server> server(new Server(std::move(*runtime), std::move(epoll), std::move(timer),
-                                            std::move(inotify), stop_fd));
+  std::unique_ptr<Server> server(new Server(options, std::move(*runtime), std::move(epoll),
+                                            std::move(timer), std::move(inotify), std::move(hangup),
+                                            stop_fd));
   const int epfd = server->epoll_.get();
   for (const auto& [fd, kind] : {std::pair{stop_fd, Kind::kStop},
+                                 std::pair{server->hangup_.get(), Kind::kHangup},
                                  std::pair{server->timer_.get(), Kind::kTimer},
                                  std::pair{server->inotify_.get(), Kind::kInotify}}) {
     if (auto added = add_fd(epfd, fd, tag(kind), EPOLLIN); !added) return std::move(added).error();
   }
-  CoreLimits limits;
-  limits.max_clients = options.max_clients;
-  limits.request_timeout = options.request_timeout;
-  for (const auto& spec : options.vms) {
-    auto vm = std::make_unique<Vm>(spec, limits);
-    auto socket = server->runtime_.listen_for(spec.name);
-    if (!socket) {
-      server->remove_all();
-      return std::move(socket).error();
-    }
-    vm->socket = std::move(*socket);
-    const std::size_t index = server->vms_.size();
-    if (auto added = add_fd(epfd, vm->socket.listener.get(), tag(Kind::kListener, index), EPOLLIN);
-        !added) {
-      server->vms_.push_back(std::move(vm));
+  for (const auto& spec : vms) {
+    if (auto added = server->add_vm(spec); !added) {
       server->remove_all();
       return std::move(added).error();
     }
-    spdlog::info("{}: listening on {} for {}", spec.name, escape_for_terminal(vm->socket.path),
-                 escape_for_terminal(spec.endpoint.uri));
-    server->vms_.push_back(std::move(vm));
   }
   return server;
+}
+
+Status Server::add_vm(const VmSpec& spec) {
+  auto vm = std::make_unique<Vm>(spec, limits_);
+  auto socket = runtime_.listen_for(spec.name);
+  if (!socket) return std::move(socket).error();
+  vm->socket = std::move(*socket);
+  const std::size_t index = vms_.size();
+  if (index > 0xffff) return Transport{"too many VMs added over this daemon's life", EMFILE};
+  auto added = add_fd(epoll_.get(), vm->socket.listener.get(), tag(Kind::kListener, index), EPOLLIN);
+  if (!added) {
+    runtime_.remove(vm->name, vm->socket);
+    return std::move(added).error();
+  }
+  spdlog::info("{}: listening on {} for {}", spec.name, escape_for_terminal(vm->socket.path),
+               escape_for_terminal(spec.endpoint.uri));
+  vms_.push_back(std::move(vm));
+  return Ok{};
+}
+
+// A VM no longer served: its clients and connection closed, its socket removed.
+void Server::remove_vm(std::size_t index) {
+  Vm& vm = *vms_[index];
+  for (auto& [id, client] : vm.clients) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, client.fd.get(), nullptr);
+  vm.clients.clear();
+  if (vm.link.channel() != nullptr) {
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vm.read_fd, nullptr);
+    if (vm.write_fd != vm.read_fd) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vm.write_fd, nullptr);
+  }
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vm.socket.listener.get(), nullptr);
+  runtime_.remove(vm.name, vm.socket);
+  spdlog::info("{}: no longer served", vm.name);
+  vms_[index].reset();
+}
+
+// SIGHUP: the file read again; VMs gone from it are removed, new ones
+// added, and those whose URI changed connect to the new one (their clients
+// stay); the others are not touched. A file that does not parse changes
+// nothing.
+void Server::reload(Clock::time_point now) {
+  if (!config_path_) {
+    spdlog::warn("SIGHUP: no --config file to read again; nothing changed");
+    return;
+  }
+  std::string why;
+  auto file = load_serve_config(*config_path_, &why);
+  auto wanted = file ? merge_vms(command_line_vms_, *file, *config_path_, &why) : std::nullopt;
+  if (!wanted) {
+    spdlog::error("SIGHUP: {}; keeping the running configuration", why);
+    return;
+  }
+  std::map<std::string, const VmSpec*> by_name;
+  for (const auto& spec : *wanted) by_name.emplace(spec.name, &spec);
+  for (std::size_t index = 0; index < vms_.size(); ++index) {
+    if (!vms_[index]) continue;
+    Vm& vm = *vms_[index];
+    auto found = by_name.find(vm.name);
+    if (found == by_name.end()) {
+      remove_vm(index);
+      continue;
+    }
+    if (found->second->endpoint.uri != vm.uri) {
+      vm_gone(vm, now, {ECONNRESET, vm.name + ": the VM's port changed to " + found->second->endpoint.uri});
+      vm.link = VmLink(vm.name, found->second->endpoint);
+      vm.uri = found->second->endpoint.uri;
+      spdlog::info("{}: now {}", vm.name, escape_for_terminal(vm.uri));
+    }
+    by_name.erase(found);
+  }
+  for (const auto& spec : *wanted) {
+    if (!by_name.contains(spec.name)) continue;
+    if (auto added = add_vm(spec); !added) {
+      spdlog::error("{}: not served: {}", spec.name, describe(added.error()));
+    }
+  }
+  spdlog::info("SIGHUP: configuration read again from {}", escape_for_terminal(*config_path_));
 }
 
 Status Server::run() {
@@ -142,13 +231,21 @@ void Server::pump(const std::vector<epoll_event>& ready) {
 void Server::handle(const epoll_event& event, Clock::time_point now) {
   const std::uint64_t what = event.data.u64;
   const std::size_t index = vm_of(what);
-  switch (kind_of(what)) {
+  const Kind kind = kind_of(what);
+  // An event of a VM removed earlier in this batch.
+  if (kind >= Kind::kListener && (index >= vms_.size() || !vms_[index])) return;
+  switch (kind) {
     case Kind::kStop: {
       signalfd_siginfo info{};
       if (::read(stop_fd_, &info, sizeof info) == sizeof info) {
         spdlog::info("signal {} received; removing the sockets and exiting", info.ssi_signo);
         stopping_ = true;
       }
+      return;
+    }
+    case Kind::kHangup: {
+      signalfd_siginfo info{};
+      if (::read(hangup_.get(), &info, sizeof info) == sizeof info) reload(now);
       return;
     }
     case Kind::kTimer: {
@@ -171,6 +268,7 @@ void Server::handle(const epoll_event& event, Clock::time_point now) {
 
 void Server::pass_time(Clock::time_point now) {
   for (auto& vm : vms_) {
+    if (!vm) continue;
     if (const auto deadline = vm->core.next_deadline(); deadline && *deadline <= now) {
       vm->core.on_time(now);
     }
@@ -180,7 +278,9 @@ void Server::pass_time(Clock::time_point now) {
 void Server::settle(Clock::time_point now) {
   for (bool moved = true; moved && !fatal_;) {
     moved = false;
-    for (std::size_t index = 0; index < vms_.size(); ++index) moved |= settle_vm(index, now);
+    for (std::size_t index = 0; index < vms_.size(); ++index) {
+      if (vms_[index]) moved |= settle_vm(index, now);
+    }
   }
 }
 
@@ -352,7 +452,7 @@ void Server::read_inotify(Clock::time_point now) {
       const std::string_view name = event->len > 0 ? std::string_view(event->name) : "";
       // Several VMs' sockets may share a directory, and so a watch.
       for (auto& vm : vms_) {
-        if (vm->link.watch_descriptor() != event->wd) continue;
+        if (!vm || vm->link.watch_descriptor() != event->wd) continue;
         if ((event->mask & IN_IGNORED) != 0) {
           vm->link.on_watch_gone(now);
         } else {
@@ -375,6 +475,7 @@ void Server::set_events(int fd, std::uint64_t what, std::uint32_t wanted, std::u
 
 void Server::update_interest() {
   for (std::size_t index = 0; index < vms_.size(); ++index) {
+    if (!vms_[index]) continue;
     Vm& vm = *vms_[index];
     for (auto& [id, client] : vm.clients) {
       std::uint32_t wanted = 0;
@@ -395,6 +496,7 @@ void Server::update_interest() {
 void Server::arm_timer() {
   std::optional<Clock::time_point> earliest;
   for (const auto& vm : vms_) {
+    if (!vm) continue;
     for (const auto& deadline : {vm->core.next_deadline(), vm->link.next_deadline()}) {
       if (deadline && (!earliest || *deadline < *earliest)) earliest = deadline;
     }
@@ -414,13 +516,26 @@ void Server::arm_timer() {
 }
 
 void Server::remove_all() {
-  for (const auto& vm : vms_) runtime_.remove(vm->name, vm->socket);
+  for (const auto& vm : vms_) {
+    if (vm) runtime_.remove(vm->name, vm->socket);
+  }
   runtime_.remove_if_made();
 }
 
 int run_serve(const ServeOptions& options, int stop_fd) {
   if (!options.quiet && options.verbosity == 0) spdlog::set_level(spdlog::level::info);
-  auto server = Server::create(options, stop_fd);
+  std::vector<VmSpec> vms = options.vms;
+  if (options.config) {
+    std::string why;
+    auto file = load_serve_config(*options.config, &why);
+    auto merged = file ? merge_vms(options.vms, *file, *options.config, &why) : std::nullopt;
+    if (!merged) {
+      spdlog::error("serve: {}", why);
+      return EX_CONFIG;
+    }
+    vms = std::move(*merged);
+  }
+  auto server = Server::create(options, vms, stop_fd);
   if (!server) {
     spdlog::error("serve: {}", describe(server.error()));
     return EX_CANTCREAT;

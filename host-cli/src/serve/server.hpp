@@ -24,7 +24,9 @@ namespace ktstats::serve {
 // per-VM cores and carries out what they ask; the cores decide everything.
 class Server {
  public:
-  static Result<std::unique_ptr<Server>> create(const ServeOptions& options, int stop_fd);
+  // `vms`: the command line's and the configuration file's.
+  static Result<std::unique_ptr<Server>> create(const ServeOptions& options,
+                                                const std::vector<VmSpec>& vms, int stop_fd);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -39,8 +41,9 @@ class Server {
   };
   struct Vm {
     Vm(const VmSpec& spec, CoreLimits limits)
-        : name(spec.name), core(spec.name, limits), link(spec.name, spec.endpoint) {}
+        : name(spec.name), uri(spec.endpoint.uri), core(spec.name, limits), link(spec.name, spec.endpoint) {}
     std::string name;
+    std::string uri;
     VmCore core;
     VmLink link;
     VmSocket socket;
@@ -52,7 +55,12 @@ class Server {
     std::uint32_t write_events = 0;
   };
 
-  Server(RuntimeDir runtime, UniqueFd epoll, UniqueFd timer, UniqueFd inotify, int stop_fd);
+  Server(const ServeOptions& options, RuntimeDir runtime, UniqueFd epoll, UniqueFd timer,
+         UniqueFd inotify, UniqueFd hangup, int stop_fd);
+
+  Status add_vm(const VmSpec& spec);
+  void remove_vm(std::size_t index);
+  void reload(Clock::time_point now);
 
   void pump(const std::vector<epoll_event>& ready);
   void handle(const epoll_event& event, Clock::time_point now);
@@ -73,11 +81,17 @@ class Server {
   void set_events(int fd, std::uint64_t tag, std::uint32_t wanted, std::uint32_t& current);
   void remove_all();
 
+  std::vector<VmSpec> command_line_vms_;
+  std::optional<std::string> config_path_;
+  CoreLimits limits_;
   RuntimeDir runtime_;
   UniqueFd epoll_;
   UniqueFd timer_;
   UniqueFd inotify_;
+  UniqueFd hangup_;
   int stop_fd_;
+  // By the index in their epoll tags: a VM removed at a reload leaves a
+  // null, so no tag ever names another VM.
   std::vector<std::unique_ptr<Vm>> vms_;
   ClientId next_client_ = 1;
   bool stopping_ = false;

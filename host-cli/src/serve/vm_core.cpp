@@ -67,11 +67,10 @@ void VmCore::on_client_bytes(Clock::time_point now, ClientId id, std::string_vie
 }
 
 void VmCore::take_client_line(Clock::time_point now, ClientId id, Client& client, Frame frame) {
-  if (const auto* too_long = std::get_if<LineTooLong>(&frame)) {
+  if (std::holds_alternative<LineTooLong>(frame)) {
     answer_now(now, id, client,
                invalid_request_answer("request line longer than " +
                                       std::to_string(limits_.max_line) + " bytes"));
-    (void)too_long;
     return;
   }
   auto& line = std::get<std::string>(frame);
