@@ -12,8 +12,11 @@ set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_ALL cli relay)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
-# Control files with the modes dpkg expects (0644), whatever the checkout's.
+# Control files and directories with the modes Debian expects (0644, 0755),
+# whatever the umask of the checkout and of the build.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
+    OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 
 # Each package's description starts with its own synopsis line: without
 # this, CPack puts the project's summary before it as both packages' synopsis.
