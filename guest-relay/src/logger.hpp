@@ -52,15 +52,16 @@ class Arg {
   std::uint64_t magnitude_ = 0;
 };
 
+// Not constexpr: a consteval call that reaches it does not compile.
+void placeholders_differ_from_arguments();
+
 // A message's format, checked when compiled: one placeholder per argument.
 template <typename... Args>
 class Format {
  public:
   template <std::size_t N>
   consteval Format(const char (&text)[N]) : text_(text, N - 1) {  // NOLINT
-    if (placeholders(text_) != sizeof...(Args)) {
-      throw "a log message needs one {} per argument";
-    }
+    if (placeholders(text_) != sizeof...(Args)) placeholders_differ_from_arguments();
   }
   std::string_view text() const { return text_; }
 
