@@ -12,7 +12,7 @@ _ktstats() {
   local global="--connect -c --format -f --timeout -t --verbose -v --quiet -q --no-sync --help -h --version"
   case $prev in
     --format|-f)
-      mapfile -t COMPREPLY < <(compgen -W "json pretty table openmetrics" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "json pretty table openmetrics prometheus" -- "$cur")
       return ;;
     --connect|-c)
       if [[ $cur == *:* ]]; then
