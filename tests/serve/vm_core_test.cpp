@@ -3,6 +3,7 @@
 // without sessions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "ktstats/relay_line.hpp"
@@ -184,6 +185,23 @@ TEST_F(VmCoreTest, PastMaxClientsTheClientIsAnsweredAndDropped) {
   EXPECT_EQ(out.rfind(R"({"errno":87,)", 0), 0u) << out;
   one.client_output_written(now, 2, out.size());
   EXPECT_EQ(one.take_clients_to_drop(), std::vector<ClientId>{2});
+}
+
+TEST_F(VmCoreTest, LinesServeAnswersItselfCannotGrowAClientsOutputPastItsBound) {
+  core.on_client_attached(now, 1);
+  // 64 KiB of blank lines in one read: each is answered EINVAL by serve.
+  core.on_client_bytes(now, 1, std::string(64 * 1024, '\n'));
+  const std::size_t first = core.client_output(1).size();
+  EXPECT_LE(first, limits().client_output_high_water + 200);
+  EXPECT_FALSE(core.wants_client_input(1));  // lines of that read still wait
+  std::size_t answers = 0;
+  for (int round = 0; round < 1000 && !core.client_output(1).empty(); ++round) {
+    const auto out = take_client(1);
+    EXPECT_LE(out.size(), limits().client_output_high_water + 200);
+    answers += static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n'));
+  }
+  EXPECT_EQ(answers, 64u * 1024u);
+  EXPECT_TRUE(core.wants_client_input(1));
 }
 
 }  // namespace

@@ -58,12 +58,25 @@ void VmCore::on_client_bytes(Clock::time_point now, ClientId id, std::string_vie
   Client* client = find(id);
   if (client == nullptr || client->closing) return;
   client->framer.feed(bytes);
-  while (auto frame = client->framer.next()) {
-    take_client_line(now, id, *client, std::move(*frame));
-    client = find(id);
-    if (client == nullptr) break;
-  }
+  take_lines(now, id);
   finish(now);
+}
+
+// A client's lines are taken while it is within its bounds; the rest wait
+// in its framer (at most one read's worth) until its answers go out, so
+// even lines serve answers itself cannot grow its output past them.
+void VmCore::take_lines(Clock::time_point now, ClientId id) {
+  for (;;) {
+    Client* client = find(id);
+    if (client == nullptr || !client->framer.has_frame() || !within_bounds(*client)) return;
+    auto frame = client->framer.next();
+    take_client_line(now, id, *client, std::move(*frame));
+  }
+}
+
+bool VmCore::within_bounds(const Client& client) const {
+  return !client.closing && client.slots.size() < limits_.max_pending_per_client &&
+         client.output.size() < limits_.client_output_high_water;
 }
 
 void VmCore::take_client_line(Clock::time_point now, ClientId id, Client& client, Frame frame) {
@@ -150,6 +163,11 @@ void VmCore::finish(Clock::time_point now) {
     overfull_.pop_back();
     if (find(id) != nullptr) drop(now, id, "does not read its answers");
   }
+  std::vector<ClientId> with_lines;
+  for (const auto& [id, client] : clients_) {
+    if (client.framer.has_frame() && within_bounds(client)) with_lines.push_back(id);
+  }
+  for (const ClientId id : with_lines) take_lines(now, id);
   send_requests(now);
 }
 
@@ -492,9 +510,7 @@ std::string_view VmCore::client_output(ClientId id) const {
 
 bool VmCore::wants_client_input(ClientId id) const {
   const Client* client = find(id);
-  return client != nullptr && !client->closing &&
-         client->slots.size() < limits_.max_pending_per_client &&
-         client->output.size() < limits_.client_output_high_water;
+  return client != nullptr && !client->framer.has_frame() && within_bounds(*client);
 }
 
 std::vector<ClientId> VmCore::take_clients_to_drop() {

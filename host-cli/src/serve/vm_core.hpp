@@ -90,6 +90,8 @@ class VmCore {
   // --- outputs ---
   std::string_view vm_output() const { return vm_output_; }
   std::string_view client_output(ClientId client) const;
+  // The event loop reads a client only while this holds: within its
+  // bounds, and its lines of the last read all taken.
   bool wants_client_input(ClientId client) const;
   // Clients the core has finished with: the I/O layer closes them.
   std::vector<ClientId> take_clients_to_drop();
@@ -136,6 +138,8 @@ class VmCore {
 
   Client* find(ClientId client);
   const Client* find(ClientId client) const;
+  void take_lines(Clock::time_point now, ClientId id);
+  bool within_bounds(const Client& client) const;
   void take_client_line(Clock::time_point now, ClientId id, Client& client, Frame frame);
   std::uint64_t new_slot(Client& client);
   void answer(Clock::time_point now, ClientId id, std::uint64_t slot, std::string line);
