@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <string_view>
 
+#include <boost/json/serialize.hpp>
+
+#include "ktstats/json_line.hpp"
 #include "ktstats/line_framer.hpp"
 #include "ktstats/relay_line.hpp"
 #include "ktstats/terminal_text.hpp"
@@ -42,6 +45,30 @@ void check_message_safe(std::string_view text) {
   }
 }
 
+// The relay's own recogniser, which uses no JSON library: what it takes is
+// a one-member object as Boost.JSON reads it too, and re-encodes to itself.
+void check_control_line(std::string_view line) {
+  const auto control = ktstats::decode_control_line(line);
+  if (!control) return;
+  require(ktstats::decode_control_line(ktstats::encode_control_line(*control)) == control);
+  auto parsed = ktstats::parse_json_line(line);
+  require(parsed.ok() && parsed->is_object() && parsed->as_object().size() == 1);
+  require(boost::json::serialize(*parsed) == ktstats::encode_control_line(*control));
+}
+
+// The relay's own JSON string writer: any bytes as a reason give a line
+// with no raw control byte, which Boost.JSON reads back to the same bytes
+// when they are UTF-8.
+void check_relay_error_encoding(std::string_view reason) {
+  const auto line = ktstats::encode_relay_error(ktstats::RelayErrorKind::kTimeout, reason);
+  for (const char c : line) require(static_cast<unsigned char>(c) >= 0x20);
+  if (ktstats::find_invalid_utf8(reason)) return;
+  auto parsed = ktstats::parse_json_line(line);
+  require(parsed.ok());
+  const auto decoded = ktstats::decode_relay_error(*parsed);
+  require(decoded && decoded->reason == reason && decoded->kind == ktstats::RelayErrorKind::kTimeout);
+}
+
 void check_line(std::string_view line) {
   require(line.size() <= kFuzzLineCap);
 
@@ -63,6 +90,8 @@ void check_line(std::string_view line) {
     require(ktstats::decode_sync_request(ktstats::encode_sync_request(*nonce)) == nonce);
   }
   (void)ktstats::decode_sync_reply(line);
+  check_control_line(line);
+  check_relay_error_encoding(line);
   check_terminal_safe(ktstats::escape_for_terminal(line));
 }
 
