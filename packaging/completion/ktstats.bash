@@ -15,32 +15,46 @@ _ktstats() {
       mapfile -t COMPREPLY < <(compgen -W "json pretty table openmetrics prometheus" -- "$cur")
       return ;;
     --connect|-c)
-      if [[ $cur == *:* ]]; then
+      if [[ $cur == vm:* ]]; then
+        # The VMs a running `ktstats serve` has sockets for.
+        local runtime=${KTSTATS_RUNTIME_DIR:-/run/ktstats} socket names=()
+        for socket in "$runtime"/*/stats; do
+          [[ -S $socket ]] && names+=("vm:$(basename "$(dirname "$socket")")")
+        done
+        mapfile -t COMPREPLY < <(compgen -W "${names[*]}" -- "$cur")
+      elif [[ $cur == *:* ]]; then
         local scheme=${cur%%:*} path=${cur#*:}
         mapfile -t COMPREPLY < <(compgen -f -- "$path" | sed "s|^|$scheme:|")
         compopt -o nospace 2>/dev/null
       else
-        mapfile -t COMPREPLY < <(compgen -W "unix: pty: tty: pipe: scx:" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "unix: pty: tty: pipe: scx: vm:" -- "$cur")
         compopt -o nospace 2>/dev/null
       fi
       return ;;
     --timeout|-t|--interval|-i|--count|-n|--target|--arg)
+      return ;;
+    --vm|--group|--max-clients|--request-timeout)
+      return ;;
+    --config|--runtime-dir|--discover|--discover-libvirt)
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       return ;;
   esac
 
   local command="" word
   for word in "${words[@]:1:cword-1}"; do
     case $word in
-      stats|meta|raw|watch|ping) command=$word; break ;;
+      stats|meta|raw|watch|ping|serve) command=$word; break ;;
     esac
   done
 
   local options=$global
   case $command in
-    "") mapfile -t COMPREPLY < <(compgen -W "stats meta raw watch ping $global" -- "$cur"); return ;;
+    "") mapfile -t COMPREPLY < <(compgen -W "stats meta raw watch ping serve $global" -- "$cur"); return ;;
     stats) options+=" --target --arg" ;;
     meta) options+=" --describe" ;;
     watch) options+=" --target --arg --interval -i --count -n" ;;
+    serve) options="--vm --config --discover --discover-libvirt --runtime-dir --group --max-clients
+      --request-timeout --verbose -v --quiet -q --help -h" ;;
   esac
   mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
 }

@@ -35,7 +35,10 @@ constexpr const char* kStats = R"({"req":"stats"})";
 // on its guest side, and an upstream scx_stats server as the scheduler.
 struct StandInVm {
   StandInVm(const TempDir& dir, const std::string& name)
-      : vm_socket(dir / (name + "-vm.sock")),
+      : StandInVm(dir, name, dir / (name + "-vm.sock")) {}
+  // With its VMM socket where discovery looks.
+  StandInVm(const TempDir& dir, const std::string& name, std::string vmm_socket)
+      : vm_socket(std::move(vmm_socket)),
         port_socket(dir / (name + "-port")),
         server_socket(dir / (name + "-stats")) {}
 
@@ -559,6 +562,166 @@ TEST_F(ServeConfig, ABadFileIsRefusedAtStartWithItsLine) {
   EXPECT_NE(uri.err.find("did you mean unix:"), std::string::npos) << uri.err;
   auto missing = run_program({program("KTSTATS", KTSTATS), "serve", "--config", dir / "absent.toml"}, 30s);
   EXPECT_EQ(missing.status, 78) << missing.err;
+}
+
+// VMs found by discovery: stand-in VMM sockets made and removed in the
+// watched directories while clients are connected.
+class ServeDiscovery : public Serve {
+ protected:
+  StandInVm& add_found_vm(const std::string& name, const std::string& vmm_socket) {
+    return *vms.emplace(name, std::make_unique<StandInVm>(dir, name, vmm_socket)).first->second;
+  }
+  void start_discovering(const std::vector<std::string>& how) {
+    std::vector<std::string> argv = {program("KTSTATS", KTSTATS), "serve", "--runtime-dir", runtime,
+                                     "--request-timeout", "2s"};
+    argv.insert(argv.end(), how.begin(), how.end());
+    serve.emplace(Process::spawn(argv));
+  }
+  // A client's session, asked again: it must be the same one, read once more.
+  struct Undisturbed {
+    LinePeer peer;
+    std::uint64_t session = 0;
+    std::uint64_t reads = 0;
+    void check() {
+      const auto answer = ask(peer, kStats);
+      ASSERT_EQ(errno_of(answer), 0) << answer;
+      if (reads == 0) session = field(resp_of(answer), "session_id");
+      EXPECT_EQ(field(resp_of(answer), "session_id"), session);
+      EXPECT_EQ(field(resp_of(answer), "session_reads"), ++reads);
+    }
+  };
+  Undisturbed client_of(const std::string& name) { return Undisturbed{client(name)}; }
+
+  void remove_vmm_socket(StandInVm& vm) {
+    ASSERT_EQ(::unlink(vm.vm_socket.c_str()), 0);
+    vm.bridge.reset();
+    vm.relay.reset();
+  }
+  bool served(const std::string& name) const {
+    struct stat status {};
+    return ::lstat(socket_of(name).c_str(), &status) == 0;
+  }
+};
+
+TEST_F(ServeDiscovery, VmmSocketsInADirectoryAreServedWhileTheyAreThere) {
+  const std::string vmm = dir / "vmm";
+  ASSERT_EQ(::mkdir(vmm.c_str(), 0700), 0);
+  // Named after the file, a ".sock" ending left out.
+  auto& vm1 = add_found_vm("vm1", vmm + "/vm1.sock");
+  auto& vm2 = add_found_vm("vm2", vmm + "/vm2.sock");
+  for (auto* vm : {&vm1, &vm2}) {
+    vm->start_session_server();
+    vm->start_port();
+  }
+  // Not sockets, or no VM name: never served.
+  std::FILE* notes = std::fopen((vmm + "/notes.txt").c_str(), "w");
+  ASSERT_NE(notes, nullptr);
+  std::fclose(notes);
+  start_discovering({"--discover", vmm});
+  for (const char* name : {"vm1", "vm2"}) {
+    ASSERT_TRUE(serve->wait_for_stderr(std::string(name) + ": connected to")) << serve->stderr_text();
+  }
+  EXPECT_FALSE(served("notes.txt"));
+  EXPECT_FALSE(served("notes"));
+  auto a = client_of("vm1");
+  a.check();
+  auto b = client("vm2");
+  EXPECT_EQ(errno_of(ask(b, kStats)), 0);
+
+  // A VM started while serve runs.
+  auto& vm3 = add_found_vm("vm3", vmm + "/vm3.sock");
+  vm3.start_session_server();
+  vm3.start_port();
+  ASSERT_TRUE(serve->wait_for_stderr("vm3: connected to")) << serve->stderr_text();
+  auto c = client("vm3");
+  EXPECT_EQ(errno_of(ask(c, kStats)), 0);
+  a.check();
+
+  // A VM gone: its socket dropped, its client closed, the others on.
+  remove_vmm_socket(vm2);
+  ASSERT_TRUE(serve->wait_for_stderr("vm2: no longer served")) << serve->stderr_text();
+  EXPECT_TRUE(b.closed_within(10s));
+  EXPECT_FALSE(served("vm2"));
+  a.check();
+  EXPECT_EQ(errno_of(ask(c, kStats)), 0);
+
+  // Back, its socket now without the ending: the same VM.
+  vm2.vm_socket = vmm + "/vm2";
+  vm2.start_port();
+  ASSERT_TRUE(serve->wait_for_stderr("discovery: vm2 found at " + vm2.vm_socket + "\n"))
+      << serve->stderr_text();
+  ASSERT_TRUE(serve->wait_for_stderr("vm2: connected to unix:" + vm2.vm_socket + " (")) << serve->stderr_text();
+  auto b2 = client("vm2");
+  const auto back = ask(b2, kStats);
+  EXPECT_EQ(errno_of(back), 0) << back << serve->stderr_text();
+  a.check();
+
+  serve->signal(SIGTERM);
+  EXPECT_EQ(serve->wait(), 0) << serve->stderr_text();
+  EXPECT_FALSE(served("vm1"));
+}
+
+TEST_F(ServeDiscovery, LibvirtChannelDirectoriesAreServedUnderTheDomainsName) {
+  const std::string root = dir / "channel";
+  ASSERT_EQ(::mkdir(root.c_str(), 0700), 0);
+  // Debian 12's libvirt: domain-ID-NAME; the name may hold dashes.
+  const std::string a_dir = root + "/domain-3-guest-a";
+  ASSERT_EQ(::mkdir(a_dir.c_str(), 0700), 0);
+  auto& guest_a = add_found_vm("guest-a", a_dir + "/org.ktstats.stats");
+  guest_a.start_session_server();
+  guest_a.start_port();
+  // Another channel of the domain, and a directory that is no domain's.
+  ASSERT_EQ(::mkdir((root + "/lost+found").c_str(), 0700), 0);
+  start_discovering({"--discover-libvirt", root});
+  ASSERT_TRUE(serve->wait_for_stderr("guest-a: connected to")) << serve->stderr_text();
+  auto a = client_of("guest-a");
+  a.check();
+
+  // A domain started later (newer libvirt's ID-NAME): its directory
+  // first, the channel's socket in it when QEMU starts.
+  const std::string b_dir = root + "/12-guest-b";
+  ASSERT_EQ(::mkdir(b_dir.c_str(), 0700), 0);
+  auto& guest_b = add_found_vm("guest-b", b_dir + "/org.ktstats.stats");
+  guest_b.start_session_server();
+  guest_b.start_port();
+  ASSERT_TRUE(serve->wait_for_stderr("guest-b: connected to")) << serve->stderr_text();
+  auto b = client_of("guest-b");
+  b.check();
+  a.check();
+
+  // The first domain shut down: libvirt removes its directory.
+  remove_vmm_socket(guest_a);
+  ASSERT_EQ(::rmdir(a_dir.c_str()), 0);
+  ASSERT_TRUE(serve->wait_for_stderr("guest-a: no longer served")) << serve->stderr_text();
+  EXPECT_TRUE(a.peer.closed_within(10s));
+  EXPECT_FALSE(served("guest-a"));
+  EXPECT_FALSE(served("lost+found"));
+  b.check();
+}
+
+TEST_F(ServeDiscovery, ADirectoryThatIsNotThereIsRefusedAtStart) {
+  auto run = run_program({program("KTSTATS", KTSTATS), "serve", "--runtime-dir", runtime,
+                          "--discover", dir / "absent"},
+                         30s);
+  EXPECT_EQ(run.status, 73) << run.err;
+  EXPECT_NE(run.err.find("absent is not a directory"), std::string::npos) << run.err;
+}
+
+TEST_F(ServeConfig, TheFileNamesTheDiscoveryDirectories) {
+  const std::string vmm = dir / "vmm";
+  ASSERT_EQ(::mkdir(vmm.c_str(), 0700), 0);
+  auto& vm = *vms.emplace("vm1", std::make_unique<StandInVm>(dir, "vm1", vmm + "/vm1.sock")).first->second;
+  vm.start_session_server();
+  vm.start_port();
+  write_config("discover = \"" + vmm + "\"\n[vms]\n");
+  serve.emplace(Process::spawn(argv()));
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: connected to")) << serve->stderr_text();
+  auto a = client("vm1");
+  EXPECT_EQ(errno_of(ask(a, kStats)), 0);
+  serve.reset();
+  write_config("discover_libvirt = 5\n[vms]\n");
+  auto bad = run_program(argv(), 30s);
+  EXPECT_EQ(bad.status, 78) << bad.err;
 }
 
 }  // namespace

@@ -178,6 +178,14 @@ Invocation parse_invocation(int argc, char** argv) {
   serve->add_option("--config", invocation.serve.config,
                     "TOML file of more VMs ([vms] NAME = \"URI\"), read again at SIGHUP")
       ->type_name("FILE");
+  serve->add_option("--discover", invocation.serve.discover,
+                    "Serve every VMM socket in DIR, named after its file (DIR/NAME[.sock])")
+      ->type_name("DIR");
+  serve->add_option("--discover-libvirt", invocation.serve.discover_libvirt,
+                    "Serve libvirt's org.ktstats.stats channels (ROOT/domain-ID-NAME/), default ROOT " +
+                        std::string(serve::kDefaultLibvirtChannelRoot))
+      ->type_name("[ROOT]")
+      ->expected(0, 1);
   serve->add_option("--runtime-dir", invocation.serve.runtime_dir,
                     "Where the sockets go: DIR/NAME/stats")
       ->type_name("DIR")
@@ -221,8 +229,13 @@ Invocation parse_invocation(int argc, char** argv) {
       if (!vm) usage_error("--vm", why);
       invocation.serve.vms.push_back(std::move(*vm));
     }
-    if (text.serve_vms.empty() && !invocation.serve.config) {
-      usage_error("serve", "needs VMs to serve: --vm NAME=URI or --config FILE");
+    if (invocation.serve.discover_libvirt && invocation.serve.discover_libvirt->empty()) {
+      invocation.serve.discover_libvirt = std::string(serve::kDefaultLibvirtChannelRoot);
+    }
+    if (text.serve_vms.empty() && !invocation.serve.config && !invocation.serve.discover &&
+        !invocation.serve.discover_libvirt) {
+      usage_error("serve",
+                  "needs VMs to serve: --vm NAME=URI, --config FILE, --discover DIR or --discover-libvirt");
     }
     invocation.serve.request_timeout = positive_duration("--request-timeout", text.request_timeout);
     invocation.serve.verbosity = invocation.verbosity;

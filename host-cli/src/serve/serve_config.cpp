@@ -15,7 +15,7 @@ std::string where(const std::string& path, const toml::source_region& region) {
 
 }  // namespace
 
-std::optional<std::vector<VmSpec>> load_serve_config(const std::string& path, std::string* why) {
+std::optional<ServeConfig> load_serve_config(const std::string& path, std::string* why) {
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -23,11 +23,22 @@ std::optional<std::vector<VmSpec>> load_serve_config(const std::string& path, st
     *why = where(path, error.source()) + ": " + escape_for_terminal(error.description(), 300);
     return std::nullopt;
   }
-  std::vector<VmSpec> vms;
+  ServeConfig config;
+  std::vector<VmSpec>& vms = config.vms;
   for (const auto& [key, node] : root) {
+    if (key.str() == "discover" || key.str() == "discover_libvirt") {
+      const auto* directory = node.as_string();
+      if (directory == nullptr || directory->get().empty()) {
+        *why = where(path, node.source()) + ": '" + std::string(key.str()) +
+               "' is not a directory's path (a string)";
+        return std::nullopt;
+      }
+      (key.str() == "discover" ? config.discover : config.discover_libvirt) = directory->get();
+      continue;
+    }
     if (key.str() != "vms") {
       *why = where(path, node.source()) + ": unknown key '" + escape_for_terminal(key.str(), 100) +
-             "' (the file holds a [vms] table of NAME = \"URI\")";
+             "' (the file holds discover, discover_libvirt and a [vms] table of NAME = \"URI\")";
       return std::nullopt;
     }
     const auto* table = node.as_table();
@@ -51,7 +62,7 @@ std::optional<std::vector<VmSpec>> load_serve_config(const std::string& path, st
       vms.push_back(std::move(*spec));
     }
   }
-  return vms;
+  return config;
 }
 
 std::optional<std::vector<VmSpec>> merge_vms(const std::vector<VmSpec>& command_line,

@@ -8,15 +8,22 @@
 
 namespace ktstats::serve {
 
-// The VMs of a configuration file (TOML):
+// A configuration file (TOML):
 //
+//   discover = "/run/vmm"                                      # optional
+//   discover_libvirt = "/var/lib/libvirt/qemu/channel/target"  # optional
 //   [vms]
 //   vm1 = "unix:/run/vm1-stats.sock"
-//
+struct ServeConfig {
+  std::vector<VmSpec> vms;
+  std::optional<std::string> discover;
+  std::optional<std::string> discover_libvirt;
+};
+
 // nullopt and why (FILE:LINE: ...) when the file cannot be read or holds
-// anything else: an unknown key, a value that is not a URI string, a bad
-// name, a name twice.
-std::optional<std::vector<VmSpec>> load_serve_config(const std::string& path, std::string* why);
+// anything else: an unknown key, a value that is not a string, a bad
+// name or URI, a name twice.
+std::optional<ServeConfig> load_serve_config(const std::string& path, std::string* why);
 
 // The command line's VMs and the file's together; nullopt and why when a
 // name is in both.

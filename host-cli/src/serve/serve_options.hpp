@@ -14,6 +14,9 @@ namespace ktstats::serve {
 inline constexpr std::string_view kDefaultRuntimeDir = cli::kServeRuntimeDir;
 inline constexpr std::string_view kDefaultGroup = "ktstats";
 inline constexpr std::size_t kMaxVmNameBytes = 64;
+// Where Debian 12's libvirt (9.0) makes a domain's channel sockets; newer
+// libvirt uses /run/libvirt/qemu/channel.
+inline constexpr std::string_view kDefaultLibvirtChannelRoot = "/var/lib/libvirt/qemu/channel/target";
 
 // One VM to serve: its name (the directory of its socket) and where its
 // port is, as --connect takes it.
@@ -26,6 +29,10 @@ struct VmSpec {
 struct ServeOptions {
   std::vector<VmSpec> vms;            // from the command line
   std::optional<std::string> config;  // a file of more VMs, read again at SIGHUP
+  // Directories whose VMM sockets are served without naming them: plain
+  // (DIR/NAME[.sock]) and libvirt's channel directories.
+  std::optional<std::string> discover;
+  std::optional<std::string> discover_libvirt;
   std::string runtime_dir{kDefaultRuntimeDir};
   // Group of the sockets; absent: "ktstats" if it exists, else ours.
   std::optional<std::string> group;

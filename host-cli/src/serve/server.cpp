@@ -7,6 +7,7 @@
 #include <sys/timerfd.h>
 #include <sysexits.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <set>
@@ -31,6 +32,7 @@ enum class Kind : std::uint64_t {
   kVmRead,
   kVmWrite,
   kClient,
+  kDiscovery,
 };
 
 constexpr std::uint64_t tag(Kind kind, std::size_t vm = 0, ClientId client = 0) {
@@ -77,7 +79,8 @@ Server::Server(const ServeOptions& options, RuntimeDir runtime, UniqueFd epoll, 
 Server::~Server() = default;
 
 Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options,
-                                               const std::vector<VmSpec>& vms, int stop_fd) {
+                                               const std::vector<VmSpec>& vms,
+                                               std::vector<DiscoverySource> discovery, int stop_fd) {
   std::set<std::string> names;
   for (const auto& vm : vms) {
     if (!names.insert(vm.name).second) {
@@ -100,12 +103,19 @@ Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options,
   if (::sigprocmask(SIG_BLOCK, &hangup_set, nullptr) != 0) return Transport{"sigprocmask", errno};
   UniqueFd hangup(::signalfd(-1, &hangup_set, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!hangup) return Transport{"signalfd", errno};
+  std::optional<Discovery> discoverer;
+  if (!discovery.empty()) {
+    auto made = Discovery::create(std::move(discovery));
+    if (!made) return std::move(made).error();
+    discoverer.emplace(std::move(*made));
+  }
   auto runtime = RuntimeDir::open(options.runtime_dir, *group);
   if (!runtime) return std::move(runtime).error();
 
   std::unique_ptr<Server> server(new Server(options, std::move(*runtime), std::move(epoll),
                                             std::move(timer), std::move(inotify), std::move(hangup),
                                             stop_fd));
+  server->discovery_ = std::move(discoverer);
   const int epfd = server->epoll_.get();
   for (const auto& [fd, kind] : {std::pair{stop_fd, Kind::kStop},
                                  std::pair{server->hangup_.get(), Kind::kHangup},
@@ -119,16 +129,28 @@ Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options,
       return std::move(added).error();
     }
   }
+  if (server->discovery_) {
+    if (auto added = add_fd(epfd, server->discovery_->fd(), tag(Kind::kDiscovery), EPOLLIN); !added) {
+      server->remove_all();
+      return std::move(added).error();
+    }
+    server->apply_discovery(server->discovery_->rescan());
+  }
   return server;
 }
 
-Status Server::add_vm(const VmSpec& spec) {
+Status Server::add_vm(const VmSpec& spec, bool discovered) {
   auto vm = std::make_unique<Vm>(spec, limits_);
+  vm->discovered = discovered;
+  // A slot freed by a removed VM is taken again (discovery adds and removes
+  // VMs all the time): an event still pending for the old one finds no
+  // client of that id, and its listener and connection were closed.
+  const auto free_slot = std::find(vms_.begin(), vms_.end(), nullptr);
+  const auto index = static_cast<std::size_t>(free_slot - vms_.begin());
+  if (index > 0xffff) return Transport{"too many VMs served at once", EMFILE};
   auto socket = runtime_.listen_for(spec.name);
   if (!socket) return std::move(socket).error();
   vm->socket = std::move(*socket);
-  const std::size_t index = vms_.size();
-  if (index > 0xffff) return Transport{"too many VMs added over this daemon's life", EMFILE};
   auto added = add_fd(epoll_.get(), vm->socket.listener.get(), tag(Kind::kListener, index), EPOLLIN);
   if (!added) {
     runtime_.remove(vm->name, vm->socket);
@@ -136,8 +158,54 @@ Status Server::add_vm(const VmSpec& spec) {
   }
   spdlog::info("{}: listening on {} for {}", spec.name, escape_for_terminal(vm->socket.path),
                escape_for_terminal(spec.endpoint.uri));
-  vms_.push_back(std::move(vm));
+  if (free_slot == vms_.end()) {
+    vms_.push_back(std::move(vm));
+  } else {
+    *free_slot = std::move(vm);
+  }
   return Ok{};
+}
+
+Server::Vm* Server::find_vm(const std::string& name) {
+  for (auto& vm : vms_) {
+    if (vm && vm->name == name) return vm.get();
+  }
+  return nullptr;
+}
+
+void Server::read_discovery(Clock::time_point /*now*/) { apply_discovery(discovery_->on_readable()); }
+
+// A VM whose socket went is removed (its clients closed), one whose socket
+// appeared is added; a name already served (configured, or found first)
+// is left alone.
+void Server::apply_discovery(const DiscoveryChanges& changes) {
+  for (const auto& gone : changes.gone) {
+    for (std::size_t index = 0; index < vms_.size(); ++index) {
+      const auto& vm = vms_[index];
+      if (!vm || !vm->discovered || vm->name != gone.name) continue;
+      spdlog::info("discovery: {}'s socket {} went", gone.name, escape_for_terminal(gone.socket_path, 300));
+      remove_vm(index);
+    }
+  }
+  for (const auto& found : changes.appeared) {
+    if (const Vm* served = find_vm(found.name)) {
+      spdlog::warn("discovery: {} not served: VM '{}' is served from {} already",
+                   escape_for_terminal(found.socket_path, 300), found.name,
+                   escape_for_terminal(served->uri, 300));
+      continue;
+    }
+    std::string why;
+    auto endpoint = cli::parse_endpoint("unix:" + found.socket_path, &why);
+    if (!endpoint) {
+      spdlog::warn("discovery: {} not served: {}", escape_for_terminal(found.socket_path, 300),
+                   escape_for_terminal(why, 300));
+      continue;
+    }
+    spdlog::info("discovery: {} found at {}", found.name, escape_for_terminal(found.socket_path, 300));
+    if (auto added = add_vm({found.name, std::move(*endpoint)}, true); !added) {
+      spdlog::error("{}: not served: {}", found.name, describe(added.error()));
+    }
+  }
 }
 
 // A VM no longer served: its clients and connection closed, its socket removed.
@@ -166,7 +234,7 @@ void Server::reload(Clock::time_point now) {
   }
   std::string why;
   auto file = load_serve_config(*config_path_, &why);
-  auto wanted = file ? merge_vms(command_line_vms_, *file, *config_path_, &why) : std::nullopt;
+  auto wanted = file ? merge_vms(command_line_vms_, file->vms, *config_path_, &why) : std::nullopt;
   if (!wanted) {
     spdlog::error("SIGHUP: {}; keeping the running configuration", why);
     return;
@@ -177,6 +245,15 @@ void Server::reload(Clock::time_point now) {
     if (!vms_[index]) continue;
     Vm& vm = *vms_[index];
     auto found = by_name.find(vm.name);
+    // Discovery's VMs are discovery's: the file cannot take one over.
+    if (vm.discovered) {
+      if (found != by_name.end()) {
+        spdlog::warn("SIGHUP: VM '{}' is served from discovery ({}); the file's entry is not applied",
+                     vm.name, escape_for_terminal(vm.uri, 300));
+        by_name.erase(found);
+      }
+      continue;
+    }
     if (found == by_name.end()) {
       remove_vm(index);
       continue;
@@ -233,7 +310,9 @@ void Server::handle(const epoll_event& event, Clock::time_point now) {
   const std::size_t index = vm_of(what);
   const Kind kind = kind_of(what);
   // An event of a VM removed earlier in this batch.
-  if (kind >= Kind::kListener && (index >= vms_.size() || !vms_[index])) return;
+  if (kind >= Kind::kListener && kind <= Kind::kClient && (index >= vms_.size() || !vms_[index])) {
+    return;
+  }
   switch (kind) {
     case Kind::kStop: {
       signalfd_siginfo info{};
@@ -263,6 +342,7 @@ void Server::handle(const epoll_event& event, Clock::time_point now) {
       }
       return;
     case Kind::kClient: read_client(*vms_[index], client_of(what), event.events, now); return;
+    case Kind::kDiscovery: read_discovery(now); return;
   }
 }
 
@@ -525,17 +605,25 @@ void Server::remove_all() {
 int run_serve(const ServeOptions& options, int stop_fd) {
   if (!options.quiet && options.verbosity == 0) spdlog::set_level(spdlog::level::info);
   std::vector<VmSpec> vms = options.vms;
+  std::optional<std::string> discover = options.discover;
+  std::optional<std::string> discover_libvirt = options.discover_libvirt;
   if (options.config) {
     std::string why;
     auto file = load_serve_config(*options.config, &why);
-    auto merged = file ? merge_vms(options.vms, *file, *options.config, &why) : std::nullopt;
+    auto merged = file ? merge_vms(options.vms, file->vms, *options.config, &why) : std::nullopt;
     if (!merged) {
       spdlog::error("serve: {}", why);
       return EX_CONFIG;
     }
     vms = std::move(*merged);
+    // The command line's directories win over the file's.
+    if (!discover) discover = file->discover;
+    if (!discover_libvirt) discover_libvirt = file->discover_libvirt;
   }
-  auto server = Server::create(options, vms, stop_fd);
+  std::vector<DiscoverySource> discovery;
+  if (discover) discovery.push_back({DiscoverySource::Kind::kDirectory, *discover});
+  if (discover_libvirt) discovery.push_back({DiscoverySource::Kind::kLibvirt, *discover_libvirt});
+  auto server = Server::create(options, vms, std::move(discovery), stop_fd);
   if (!server) {
     spdlog::error("serve: {}", describe(server.error()));
     return EX_CANTCREAT;

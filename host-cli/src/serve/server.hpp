@@ -11,6 +11,7 @@
 
 #include "ktstats/result.hpp"
 #include "ktstats/unique_fd.hpp"
+#include "serve/discovery.hpp"
 #include "serve/runtime_dir.hpp"
 #include "serve/serve_options.hpp"
 #include "serve/vm_core.hpp"
@@ -24,9 +25,11 @@ namespace ktstats::serve {
 // per-VM cores and carries out what they ask; the cores decide everything.
 class Server {
  public:
-  // `vms`: the command line's and the configuration file's.
+  // `vms`: the command line's and the configuration file's;
+  // `discovery`: where more are found.
   static Result<std::unique_ptr<Server>> create(const ServeOptions& options,
-                                                const std::vector<VmSpec>& vms, int stop_fd);
+                                                const std::vector<VmSpec>& vms,
+                                                std::vector<DiscoverySource> discovery, int stop_fd);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -47,6 +50,7 @@ class Server {
     VmCore core;
     VmLink link;
     VmSocket socket;
+    bool discovered = false;  // found by discovery, not configured
     std::map<ClientId, Client> clients;
     // The VM connection's descriptors as registered, with their events.
     int read_fd = -1;
@@ -58,7 +62,10 @@ class Server {
   Server(const ServeOptions& options, RuntimeDir runtime, UniqueFd epoll, UniqueFd timer,
          UniqueFd inotify, UniqueFd hangup, int stop_fd);
 
-  Status add_vm(const VmSpec& spec);
+  Status add_vm(const VmSpec& spec, bool discovered = false);
+  Vm* find_vm(const std::string& name);
+  void read_discovery(Clock::time_point now);
+  void apply_discovery(const DiscoveryChanges& changes);
   void remove_vm(std::size_t index);
   void reload(Clock::time_point now);
 
@@ -89,6 +96,7 @@ class Server {
   UniqueFd timer_;
   UniqueFd inotify_;
   UniqueFd hangup_;
+  std::optional<Discovery> discovery_;
   int stop_fd_;
   // By the index in their epoll tags: a VM removed at a reload leaves a
   // null, so no tag ever names another VM.
