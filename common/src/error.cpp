@@ -1,7 +1,5 @@
 #include "ktstats/error.hpp"
 
-#include <boost/json/serialize.hpp>
-
 #include "ktstats/errno_text.hpp"
 #include "ktstats/terminal_text.hpp"
 
@@ -10,11 +8,9 @@ namespace {
 
 constexpr std::size_t kShownPeerBytes = 200;
 
-// A peer's JSON for a message: a string as its text, anything else as
-// compact JSON; escaped and cut either way.
-std::string peer_json(const boost::json::value& value) {
-  if (const auto* text = value.if_string()) return escape_for_terminal(*text, kShownPeerBytes);
-  return escape_for_terminal(boost::json::serialize(value), kShownPeerBytes);
+// A peer's JSON for a message, escaped and cut.
+std::string peer_json(const PeerValue& value) {
+  return escape_for_terminal(value.text, kShownPeerBytes);
 }
 
 // A scheduler's error text may take several lines (anyhow's "Caused by:"
@@ -45,14 +41,8 @@ std::string indented_lines(std::string_view text) {
   return out;
 }
 
-// Upstream servers put the error's text in args.resp.
-std::string scheduler_error_text(const boost::json::value& args) {
-  if (const auto* object = args.if_object()) {
-    if (const auto* resp = object->if_contains("resp"); resp != nullptr && resp->is_string()) {
-      return indented_lines(resp->get_string());
-    }
-  }
-  return peer_json(args);
+std::string scheduler_error_text(const SchedulerError& error) {
+  return error.resp ? indented_lines(*error.resp) : peer_json(error.args);
 }
 
 std::string duration_text(std::chrono::milliseconds after) {
@@ -81,7 +71,7 @@ struct Describe {
   }
   std::string operator()(const RelayQueueFull& e) const { return relay_reports(e.reason); }
   std::string operator()(const SchedulerError& e) const {
-    return "scheduler returned " + errno_text(e.errno_value) + ": " + scheduler_error_text(e.args);
+    return "scheduler returned " + errno_text(e.errno_value) + ": " + scheduler_error_text(e);
   }
   std::string operator()(const MissingResp& e) const {
     return "response has no \"resp\" in its args: " + peer_json(e.args);

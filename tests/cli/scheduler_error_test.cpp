@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "cli/exit_status.hpp"
 
@@ -21,7 +22,7 @@ const std::string kUnknownTarget =
 SchedulerError refusal(const std::string& resp, Asked asked = {}) {
   boost::json::object args;
   args["resp"] = resp;
-  return SchedulerError{22, std::move(args), std::move(asked)};
+  return SchedulerError{22, resp, {boost::json::serialize(args)}, std::move(asked)};
 }
 
 bool has_raw_control_other_than_newline(const std::string& text) {
@@ -88,7 +89,7 @@ TEST(SchedulerErrorHint, NeverFromTheSchedulersWords) {
 
 TEST(SchedulerErrorStatus, Is65WhateverTheErrno) {
   EXPECT_EQ(exit_status(refusal(kUnknownTarget)), 65);
-  EXPECT_EQ(exit_status(SchedulerError{16, boost::json::object{}}), 65);
+  EXPECT_EQ(exit_status(SchedulerError{16, std::nullopt, {"{}"}}), 65);
 }
 
 }  // namespace

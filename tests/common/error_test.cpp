@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json/parse.hpp>
 
 #include "ktstats/errno_text.hpp"
 
@@ -17,11 +16,11 @@ TEST(Describe, EveryKindHasItsLine) {
   EXPECT_EQ(describe(ResponseTooLarge{262146, 262144}),
             "response line reached 262146 bytes without a newline (cap 262144); it was discarded");
   EXPECT_EQ(describe(NoScheduler{"no scheduler socket"}), "no scheduler answered: no scheduler socket");
-  EXPECT_EQ(describe(SchedulerError{2, boost::json::parse(R"({"resp":"gone"})")}),
+  EXPECT_EQ(describe(SchedulerError{2, "gone", {R"({"resp":"gone"})"}}),
             "scheduler returned ENOENT (No such file or directory): gone");
-  EXPECT_EQ(describe(SchedulerError{5, boost::json::parse(R"({"code":1})")}),
+  EXPECT_EQ(describe(SchedulerError{5, std::nullopt, {R"({"code":1})"}}),
             R"(scheduler returned EIO (Input/output error): {"code":1})");
-  EXPECT_EQ(describe(MissingResp{boost::json::parse("[1]")}),
+  EXPECT_EQ(describe(MissingResp{{"[1]"}}),
             "response has no \"resp\" in its args: [1]");
   EXPECT_EQ(describe(Cancelled{}), "request cancelled");
   EXPECT_EQ(describe(Timeout{5s}), "no answer within 5 s");
@@ -54,7 +53,7 @@ TEST(Describe, PeerTextIsEscapedAndCut) {
   EXPECT_LT(text.size(), 260u);
   EXPECT_EQ(text.substr(text.size() - 3), "...");
 
-  const auto scheduler = describe(SchedulerError{22, boost::json::value("\x1b[2J")});
+  const auto scheduler = describe(SchedulerError{22, std::nullopt, {"\x1b[2J"}});
   EXPECT_EQ(scheduler, "scheduler returned EINVAL (Invalid argument): \\x1b[2J");
 }
 

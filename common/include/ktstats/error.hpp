@@ -5,9 +5,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <variant>
-
-#include <boost/json/value.hpp>
 
 namespace ktstats {
 
@@ -51,16 +50,28 @@ struct Asked {
   std::map<std::string, std::string> args;
 };
 
+// A peer's JSON value as messages show it: a string's text, anything else
+// in compact JSON. Reduced when the answer is decoded, so that the error
+// types hold no JSON document (the static relay links no JSON library).
+struct PeerValue {
+  std::string text;
+
+  bool operator==(const PeerValue&) const = default;
+};
+
 // The scheduler answered with a non-zero errno.
 struct SchedulerError {
   int errno_value;
-  boost::json::value args;
+  // Upstream servers put the error's text, possibly several lines, in
+  // args.resp: that text when it is a string; nullopt otherwise.
+  std::optional<std::string> resp;
+  PeerValue args;    // what is shown when there is no resp text
   Asked asked = {};  // the request it answers; the hint depends on it
 };
 
 // A successful envelope whose args carry no "resp".
 struct MissingResp {
-  boost::json::value args;
+  PeerValue args;
 };
 
 struct Cancelled {};

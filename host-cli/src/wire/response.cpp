@@ -3,6 +3,7 @@
 #include <limits>
 
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "ktstats/json_line.hpp"
 #include "ktstats/limits.hpp"
@@ -75,14 +76,24 @@ Result<Response> decode_response(std::string_view line) {
   return response;
 }
 
+namespace {
+
+PeerValue peer_value(const boost::json::value& value) {
+  if (const auto* text = value.if_string()) return {std::string(*text)};
+  return {boost::json::serialize(value)};
+}
+
+}  // namespace
+
 Result<boost::json::value> extract_resp(Response response) {
-  if (response.errno_value != 0) {
-    return SchedulerError{response.errno_value, std::move(response.args)};
-  }
   auto* args = response.args.if_object();
-  if (args == nullptr) return MissingResp{std::move(response.args)};
-  auto* resp = args->if_contains("resp");
-  if (resp == nullptr) return MissingResp{std::move(response.args)};
+  auto* resp = args == nullptr ? nullptr : args->if_contains("resp");
+  if (response.errno_value != 0) {
+    std::optional<std::string> text;
+    if (resp != nullptr && resp->is_string()) text = std::string(resp->get_string());
+    return SchedulerError{response.errno_value, std::move(text), peer_value(response.args)};
+  }
+  if (resp == nullptr) return MissingResp{peer_value(response.args)};
   return std::move(*resp);
 }
 
