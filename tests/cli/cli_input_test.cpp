@@ -120,10 +120,10 @@ TEST_F(CliInput, DurationsBeyondADayAreUsageErrors) {
                      "the longest accepted is 24h");
   expect_usage_error(run({"-t", "2562048h", "stats", "-c", direct()}), "--timeout",
                      "the longest accepted is 24h");
-  for (const char* text : {"25h", "1441m", "86400001ms", "1e400", "9223372036854775808"}) {
+  for (const char* text : {"25h", "1441m", "86400001ms", "9223372036854775808", "86400.0005s"}) {
     expect_usage_error(run({"stats", "-t", text, "-c", direct()}), "--timeout", "24h");
   }
-  for (const char* text : {"0", "0ms", "-1s", "nan", "inf", "5 s", "5d"}) {
+  for (const char* text : {"0", "0ms", "-1s", "nan", "inf", "5 s", "5d", "1e3", ".", "s", "+5s"}) {
     auto r = run({"stats", "-t", text, "-c", direct()});
     EXPECT_EQ(r.status, 64) << text << ": " << r.err;
   }
