@@ -3,7 +3,7 @@
 namespace ktstats::relay {
 
 std::optional<LinkId> SessionTable::find(std::string_view id) const {
-  const auto found = ids_.find(std::string(id));
+  const auto found = ids_.find(id);
   if (found == ids_.end()) return std::nullopt;
   return found->second;
 }
@@ -16,9 +16,9 @@ std::optional<LinkId> SessionTable::open(std::string id) {
   // waiting in the queue.
   if (ids_.size() >= max_sessions_) return std::nullopt;
   std::size_t index = 0;
-  while (index < taken_slots_.size() && taken_slots_[index]) ++index;
-  if (index == taken_slots_.size()) taken_slots_.push_back(false);
-  taken_slots_[index] = true;
+  while (index < taken_slots_.size() && taken_slots_[index] != 0) ++index;
+  if (index == taken_slots_.size()) taken_slots_.push_back(0);
+  taken_slots_[index] = 1;
   ++taken_;
   const auto link = static_cast<LinkId>(index + 1);
   ids_.emplace(std::move(id), link);
@@ -32,7 +32,7 @@ void SessionTable::close(LinkId link) {
 void SessionTable::free(LinkId link) {
   if (!is_taken(link)) return;
   close(link);
-  taken_slots_[link - 1] = false;
+  taken_slots_[link - 1] = 0;
   --taken_;
 }
 
@@ -43,7 +43,7 @@ void SessionTable::clear() {
 }
 
 bool SessionTable::is_taken(LinkId link) const {
-  return link != kImplicitLink && link - 1 < taken_slots_.size() && taken_slots_[link - 1];
+  return link != kImplicitLink && link - 1 < taken_slots_.size() && taken_slots_[link - 1] != 0;
 }
 
 }  // namespace ktstats::relay

@@ -1,10 +1,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/link_id.hpp"
@@ -36,9 +37,11 @@ class SessionTable {
 
  private:
   std::size_t max_sessions_;
-  std::unordered_map<std::string, LinkId> ids_;
+  // An ordered map and a byte per slot: the tree code is in the relay
+  // already, a hash table and a bit vector would add theirs to its size.
+  std::map<std::string, LinkId, std::less<>> ids_;
   // Index link - 1; grows to the highest slot ever taken.
-  std::vector<bool> taken_slots_;
+  std::vector<std::uint8_t> taken_slots_;
   std::size_t taken_ = 0;
 };
 
