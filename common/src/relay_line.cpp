@@ -73,7 +73,23 @@ std::string encode_control_line(const ControlLine& line) {
 
 // A control line is exactly {"<key>":"<id>"} with JSON whitespace between the
 // tokens; a request line (the relay's every line) fails at its first key.
+namespace {
+
+// Whether the line opens an object whose first key starts "ktstats_": a
+// control line's only key does, and the relay's every request line is
+// turned away here without being read further.
+bool opens_with_control_key(std::string_view line) {
+  constexpr std::string_view kJsonSpace = " \t\r\n";
+  const auto brace = line.find_first_not_of(kJsonSpace);
+  if (brace == std::string_view::npos || line[brace] != '{') return false;
+  const auto key = line.find_first_not_of(kJsonSpace, brace + 1);
+  return key != std::string_view::npos && line.substr(key).starts_with("\"ktstats_");
+}
+
+}  // namespace
+
 std::optional<ControlLine> decode_control_line(std::string_view line) {
+  if (!opens_with_control_key(line)) return std::nullopt;
   const auto member = json_text::read_plain_member(line);
   if (!member || !is_valid_nonce(member->value)) return std::nullopt;
   std::string id(member->value);
