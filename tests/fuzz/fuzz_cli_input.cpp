@@ -29,7 +29,16 @@ void check_connect(std::string_view uri) {
   if (auto endpoint = ktstats::cli::parse_endpoint(uri, &why)) {
     require(endpoint->uri == uri);
     require(!endpoint->path.empty());
-    require(uri.size() > endpoint->path.size() && uri.substr(uri.size() - endpoint->path.size()) == endpoint->path);
+    if (uri.starts_with("vm:")) {
+      // serve's socket for the VM: RUNTIME_DIR/NAME/stats.
+      const std::string tail = "/" + std::string(uri.substr(3)) + "/stats";
+      require(ktstats::cli::is_valid_vm_name(uri.substr(3)));
+      require(endpoint->path.size() > tail.size() &&
+              endpoint->path.substr(endpoint->path.size() - tail.size()) == tail);
+    } else {
+      require(uri.size() > endpoint->path.size() &&
+              uri.substr(uri.size() - endpoint->path.size()) == endpoint->path);
+    }
   } else {
     check_reason(why);
   }

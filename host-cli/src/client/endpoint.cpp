@@ -50,7 +50,7 @@ bool is_character_device(mode_t mode) { return S_ISCHR(mode); }
 // scx_stats (serve holds the relay's sessions).
 std::optional<Endpoint> parse_vm_endpoint(std::string_view uri, std::string* why) {
   const auto name = uri.substr(kVmScheme.size());
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
+  if (!is_valid_vm_name(name)) {
     if (why) *why = "'" + shown(uri) + "' does not name a VM after 'vm:' (e.g. vm:vm1)";
     return std::nullopt;
   }
@@ -60,6 +60,16 @@ std::optional<Endpoint> parse_vm_endpoint(std::string_view uri, std::string* why
 }
 
 }  // namespace
+
+bool is_valid_vm_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxVmNameBytes || name == "." || name == "..") return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 std::optional<Endpoint> parse_endpoint(std::string_view uri, std::string* why) {
   if (uri.substr(0, kVmScheme.size()) == kVmScheme) return parse_vm_endpoint(uri, why);

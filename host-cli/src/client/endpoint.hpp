@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,11 @@ struct Endpoint {
   // A relay on the far side, which speaks the sync line.
   bool through_relay() const { return kind != Kind::kScx; }
 };
+
+// A VM name, as `ktstats serve` makes a directory of it and vm:NAME finds
+// it: 1 to 64 of [A-Za-z0-9_.-], not "." or "..".
+inline constexpr std::size_t kMaxVmNameBytes = 64;
+bool is_valid_vm_name(std::string_view name);
 
 // nullopt and the reason when the text is not a connection URI.
 std::optional<Endpoint> parse_endpoint(std::string_view uri, std::string* why = nullptr);

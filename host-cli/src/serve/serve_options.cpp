@@ -4,16 +4,6 @@
 
 namespace ktstats::serve {
 
-bool is_valid_vm_name(std::string_view name) {
-  if (name.empty() || name.size() > kMaxVmNameBytes || name == "." || name == "..") return false;
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 std::optional<VmSpec> parse_vm_spec(std::string_view text, std::string* why) {
   const auto equals = text.find('=');
   if (equals == std::string_view::npos) {

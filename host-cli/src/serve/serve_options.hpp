@@ -13,7 +13,6 @@ namespace ktstats::serve {
 
 inline constexpr std::string_view kDefaultRuntimeDir = cli::kServeRuntimeDir;
 inline constexpr std::string_view kDefaultGroup = "ktstats";
-inline constexpr std::size_t kMaxVmNameBytes = 64;
 // Where Debian 12's libvirt (9.0) makes a domain's channel sockets; newer
 // libvirt uses /run/libvirt/qemu/channel.
 inline constexpr std::string_view kDefaultLibvirtChannelRoot = "/var/lib/libvirt/qemu/channel/target";
@@ -42,9 +41,8 @@ struct ServeOptions {
   bool quiet = false;
 };
 
-// A VM name is a path component we create: 1 to 64 of [A-Za-z0-9_.-],
-// not "." or "..".
-bool is_valid_vm_name(std::string_view name);
+using cli::is_valid_vm_name;
+using cli::kMaxVmNameBytes;
 
 // NAME=URI, or nullopt and why.
 std::optional<VmSpec> parse_vm_spec(std::string_view text, std::string* why);
