@@ -22,13 +22,3 @@ ktstats_require(CLI11 libcli11-dev CONFIG)
 if(KTSTATS_BUILD_TESTS)
   ktstats_require(GTest "googletest libgtest-dev" CONFIG)
 endif()
-
-# spdlog and fmt compiled into the user, with no locale support in fmt: the
-# relay is a static binary and this keeps it small.
-add_library(ktstats_logging INTERFACE)
-target_compile_definitions(ktstats_logging INTERFACE
-  SPDLOG_HEADER_ONLY SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY FMT_STATIC_THOUSANDS_SEPARATOR
-  SPDLOG_NO_THREAD_ID)
-target_include_directories(ktstats_logging SYSTEM INTERFACE
-  $<TARGET_PROPERTY:spdlog::spdlog_header_only,INTERFACE_INCLUDE_DIRECTORIES>)
-target_link_libraries(ktstats_logging INTERFACE Threads::Threads)
