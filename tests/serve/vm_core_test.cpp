@@ -18,7 +18,8 @@ constexpr std::string_view kStats = R"({"req":"stats"})";
 
 class VmCoreTest : public ::testing::Test {
  protected:
-  VmCoreTest() : core("vm1", limits()) {}
+  // Ids without the random prefix, so the lines can be spelt out.
+  VmCoreTest() : core("vm1", limits(), "") {}
   static CoreLimits limits() {
     CoreLimits limits;
     limits.request_timeout = 2s;
@@ -42,7 +43,7 @@ class VmCoreTest : public ::testing::Test {
   }
   static std::string open(const std::string& id) { return encode_control_line(OpenLine{id}) + "\n"; }
   static std::string echo(const std::string& id) {
-    return encode_open_reply({id, "0.2.0", 64}) ;
+    return encode_open_reply({id, "0.2.0", 64});
   }
 
   Clock::time_point now = Clock::time_point{} + 1h;
@@ -202,6 +203,47 @@ TEST_F(VmCoreTest, LinesServeAnswersItselfCannotGrowAClientsOutputPastItsBound) 
   }
   EXPECT_EQ(answers, 64u * 1024u);
   EXPECT_TRUE(core.wants_client_input(1));
+}
+
+// The id of the first open line a core sends for a client's request.
+std::string first_session_id(VmCore& core, Clock::time_point now) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_bytes(now, 1, std::string(kStats) + "\n");
+  const std::string out(core.vm_output());
+  const auto line_end = out.find('\n');
+  const auto open = decode_control_line(out.substr(0, line_end));
+  if (!open || !std::holds_alternative<OpenLine>(*open)) {
+    ADD_FAILURE() << "no open line first: " << out;
+    return "";
+  }
+  return std::get<OpenLine>(*open).id;
+}
+
+TEST_F(VmCoreTest, SessionIdsAreNotReusedByAnotherCoreOrProcess) {
+  // Two cores: a VM added again, or serve started again, while the relay
+  // may still hold the sessions of the first.
+  VmCore first("vm1", limits());
+  VmCore second("vm1", limits());
+  const auto a = first_session_id(first, now);
+  const auto b = first_session_id(second, now);
+  EXPECT_NE(a, b);
+  EXPECT_LE(a.size(), 64u);
+}
+
+TEST_F(VmCoreTest, LinesOfAnEarlierHostBeforeTheFirstOpensEchoAreDropped) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  client_says(1, kStats);
+  take_vm();
+  // Answers and echoes the relay still had for a host before us.
+  vm_says(R"({"errno":0,"args":{"resp":{"old":1}}})");
+  vm_says(echo("c7"));
+  vm_says(encode_close_reply("c7"));
+  vm_says(echo("c1"));
+  vm_says("a1");
+  EXPECT_EQ(core.mode(), WireMode::kSessions);
+  EXPECT_EQ(take_client(1), "a1\n");
 }
 
 }  // namespace

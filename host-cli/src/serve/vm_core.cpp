@@ -1,5 +1,8 @@
 #include "serve/vm_core.hpp"
 
+#include <sys/random.h>
+
+#include <array>
 #include <cerrno>
 
 #include <spdlog/spdlog.h>
@@ -31,11 +34,32 @@ std::string seconds_text(std::chrono::milliseconds duration) {
   return std::to_string(ms) + " ms";
 }
 
+// 12 random hex digits and a dash. Falls back to the clock's nanoseconds
+// where getrandom cannot answer (then still distinct between processes).
+std::string random_id_prefix() {
+  std::array<unsigned char, 6> bytes{};
+  if (::getrandom(bytes.data(), bytes.size(), GRND_NONBLOCK) != static_cast<ssize_t>(bytes.size())) {
+    auto ticks = static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
+    for (auto& byte : bytes) {
+      byte = static_cast<unsigned char>(ticks);
+      ticks >>= 8;
+    }
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string prefix;
+  for (const unsigned char byte : bytes) {
+    prefix.push_back(kHex[byte >> 4]);
+    prefix.push_back(kHex[byte & 0xf]);
+  }
+  return prefix + "-";
+}
+
 }  // namespace
 
-VmCore::VmCore(std::string vm_name, CoreLimits limits)
+VmCore::VmCore(std::string vm_name, CoreLimits limits, std::optional<std::string> id_prefix)
     : name_(std::move(vm_name)),
       limits_(limits),
+      id_prefix_(id_prefix ? std::move(*id_prefix) : random_id_prefix()),
       fault_{ENOTCONN, name_ + ": not connected to the VM yet"},
       vm_framer_(limits.max_line) {}
 
@@ -252,7 +276,7 @@ void VmCore::send_requests(Clock::time_point now) {
       // A sync line with a new nonce gives the next client a scheduler
       // connection of its own on a ktstats-relay 0.1; elsewhere the
       // scheduler answers it with an error. One line back either way.
-      const std::string nonce = "serve" + std::to_string(next_id_++);
+      const std::string nonce = fresh_id("serve");
       emit(encode_control_line(SyncLine{nonce}));
       expect({Expected::Kind::kDiscard, 0, 0, nonce, now + limits_.request_timeout});
     }
@@ -267,7 +291,7 @@ void VmCore::send_requests(Clock::time_point now) {
 bool VmCore::send_one(Clock::time_point now, ClientId id, Client& client) {
   if (mode_ != WireMode::kOneAtATime) {
     if (client.session_id.empty()) {
-      client.session_id = "c" + std::to_string(next_id_++);
+      client.session_id = fresh_id("c");
       emit(encode_control_line(OpenLine{client.session_id}));
       expect({Expected::Kind::kOpenEcho, id, 0, client.session_id, now + limits_.request_timeout});
       selected_ = client.session_id;
@@ -328,6 +352,11 @@ void VmCore::take_vm_line(Clock::time_point now, Frame frame) {
     spdlog::debug("{}: a line from the VM that nobody asked for, dropped", name_);
     return;
   }
+  if (is_stale_before_probe_answer(fifo_.front(), line)) {
+    ++counters_.stray_lines;
+    spdlog::debug("{}: a stale line before the first open's answer, dropped", name_);
+    return;
+  }
   Expected expected = std::move(fifo_.front());
   fifo_.pop_front();
   switch (expected.kind) {
@@ -345,6 +374,18 @@ void VmCore::take_vm_line(Clock::time_point now, Frame frame) {
   }
 }
 
+// Until the relay has answered the first open, lines of an earlier host
+// may still come (the relay may have missed its end): they are dropped,
+// not taken for the answer. The answer is the open's echo, or, from a
+// relay without sessions, an error answer (the scheduler's to a line that
+// is no request, or the relay's own).
+bool VmCore::is_stale_before_probe_answer(const Expected& front, const std::string* line) const {
+  if (mode_ != WireMode::kUnknown || front.kind != Expected::Kind::kOpenEcho) return false;
+  if (line == nullptr) return true;
+  if (auto reply = decode_open_reply(*line)) return reply->id != front.id;
+  return !is_error_answer(*line);
+}
+
 void VmCore::on_open_answer(const Expected& expected, const std::string& line) {
   if (auto reply = decode_open_reply(line); reply && reply->id == expected.id) {
     if (mode_ != WireMode::kSessions) {
@@ -353,6 +394,8 @@ void VmCore::on_open_answer(const Expected& expected, const std::string& line) {
                    reply->max_sessions);
     }
     mode_ = WireMode::kSessions;
+    relay_ = reply->relay;
+    relay_version_ = reply->version;
     probe_pending_ = false;
     probe_.reset();
     return;
@@ -406,6 +449,8 @@ void VmCore::on_vm_gone(Clock::time_point now, VmFault why) {
   connected_ = false;
   fault_ = std::move(why);
   mode_ = WireMode::kUnknown;
+  relay_.clear();
+  relay_version_.clear();
   vm_output_.clear();
   vm_framer_.reset();
   finish(now);
@@ -458,7 +503,7 @@ void VmCore::vm_stopped_answering(Clock::time_point now) {
     return;
   }
   resyncing_ = true;
-  marker_ = "resync" + std::to_string(next_id_++);
+  marker_ = fresh_id("resync");
   emit(encode_control_line(OpenLine{marker_}));
   expect({Expected::Kind::kResyncEcho, 0, 0, marker_, std::nullopt});
 }
@@ -489,6 +534,10 @@ void VmCore::on_time(Clock::time_point now) {
   }
   for (const ClientId id : stalled) drop(now, id, "has not read its answers for a request timeout");
   finish(now);
+}
+
+std::string VmCore::fresh_id(std::string_view kind) {
+  return id_prefix_ + std::string(kind) + std::to_string(next_id_++);
 }
 
 // --- outputs ---

@@ -69,7 +69,11 @@ struct CoreCounters {
 // of its requests, whoever answers them (the VM, or serve itself).
 class VmCore {
  public:
-  VmCore(std::string vm_name, CoreLimits limits);
+  // id_prefix starts every session id, marker and nonce this core sends;
+  // by default random, so no id is reused by another core (a VM added
+  // again) or another process (serve restarted) while the relay may still
+  // hold the old one.
+  VmCore(std::string vm_name, CoreLimits limits, std::optional<std::string> id_prefix = std::nullopt);
 
   // --- inputs ---
   void on_client_attached(Clock::time_point now, ClientId client);
@@ -106,6 +110,16 @@ class VmCore {
   WireMode mode() const { return mode_; }
   std::size_t client_count() const { return clients_.size(); }
   const CoreCounters& counters() const { return counters_; }
+  // The relay's name and version from its open echo on this connection:
+  // empty until a client's first request asked, and without sessions.
+  const std::string& relay() const { return relay_; }
+  const std::string& relay_version() const { return relay_version_; }
+  std::size_t sessions_open() const {
+    if (mode_ != WireMode::kSessions) return 0;
+    std::size_t open = 0;
+    for (const auto& entry : clients_) open += entry.second.session_id.empty() ? 0 : 1;
+    return open;
+  }
 
  private:
   struct Request {
@@ -155,6 +169,7 @@ class VmCore {
   void expect(Expected expected);
 
   void take_vm_line(Clock::time_point now, Frame frame);
+  bool is_stale_before_probe_answer(const Expected& front, const std::string* line) const;
   void on_open_answer(const Expected& expected, const std::string& line);
   void deliver(Clock::time_point now, const Expected& expected, std::string line);
   void vm_stopped_answering(Clock::time_point now);
@@ -166,6 +181,8 @@ class VmCore {
   std::map<ClientId, Client> clients_;
   std::vector<ClientId> to_drop_;
   std::vector<ClientId> overfull_;
+  std::string fresh_id(std::string_view kind);
+  std::string id_prefix_;
   std::uint64_t next_id_ = 1;  // session ids, markers, nonces
 
   bool connected_ = false;
@@ -189,6 +206,8 @@ class VmCore {
   std::vector<std::string> stale_sessions_;
   bool reset_wanted_ = false;
   CoreCounters counters_;
+  std::string relay_;
+  std::string relay_version_;
 };
 
 }  // namespace ktstats::serve
