@@ -18,6 +18,7 @@ enum : Poller::Tag {
   kTimerTag,
   kPortTag,
   kPortWaitTag,
+  kPortUeventTag,
   kSocketWaitTag,
   kFirstLinkTag,  // + the LinkId
 };
@@ -121,6 +122,7 @@ void Relay::note_ready(const Poller::Ready& ready) {
       break;
     }
     case kPortWaitTag: port_.waiter().on_readable(); break;
+    case kPortUeventTag: port_.on_uevents(); break;
     case kSocketWaitTag: links_.waiter().on_readable(); break;
     default:
       links_.on_ready(static_cast<LinkId>(ready.tag - kFirstLinkTag), ready.events);
@@ -140,6 +142,9 @@ void Relay::watch_all() {
   for (auto [tag, waiter] : {std::pair{kPortWaitTag, &port_.waiter()},
                              std::pair{kSocketWaitTag, &links_.waiter()}}) {
     if (waiter->waiting()) watches_.push_back({tag, waiter->fd(), waiter->serial(), EPOLLIN});
+  }
+  if (const auto& uevents = port_.uevents(); uevents.watching()) {
+    watches_.push_back({kPortUeventTag, uevents.fd(), uevents.serial(), EPOLLIN});
   }
   for (const auto& [link, channel] : links_.open_links()) {
     watches_.push_back({kFirstLinkTag + link, channel.fd(), channel.serial(), channel.events()});
@@ -179,6 +184,7 @@ void Relay::settle(Clock::time_point now) {
 }
 
 bool Relay::open_port(Clock::time_point now) {
+  if (port_.leave_if_superseded()) host_gone();
   auto tried = port_.open(now);
   if (!tried) {
     fail(std::move(tried).error());

@@ -34,6 +34,32 @@ TEST_F(PortSpecTest, DefaultPrefersTheNamedPort) {
   EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kDefault)), "/dev/vport1p3");
 }
 
+TEST_F(PortSpecTest, DefaultNeverTakesAPortNamedForAnotherProgram) {
+  add_port("vport0p2", "org.ktstats.test.shell");
+  EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kDefault)), std::nullopt);
+  add_port("vport0p1", "org.ktstats.stats");
+  EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kDefault)), "/dev/vport0p1");
+}
+
+TEST_F(PortSpecTest, DefaultTakesAnUnnamedPortAsItsFallbackUntilTheNamedOneAppears) {
+  add_port("vport0p2", "");
+  EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kDefault)), "/dev/vport0p2");
+  EXPECT_TRUE(is_fallback(spec(PortSpec::Kind::kDefault), "/dev/vport0p2"));
+  add_port("vport0p1", "org.ktstats.stats");
+  EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kDefault), "/dev/vport0p2"));
+  EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kDefault)), "/dev/vport0p1");
+  EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kDefault), "/dev/vport0p1"));
+  EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kName, "x"), "/dev/vport0p2"));
+  EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kPath, "/dev/vport0p2"), "/dev/vport0p2"));
+}
+
+TEST_F(PortSpecTest, OnlyNamedSpecsListenForPorts) {
+  EXPECT_TRUE(finds_port_by_name(spec(PortSpec::Kind::kDefault)));
+  EXPECT_TRUE(finds_port_by_name(spec(PortSpec::Kind::kName, "x")));
+  EXPECT_FALSE(finds_port_by_name(spec(PortSpec::Kind::kPath, "/dev/hvc0")));
+  EXPECT_FALSE(finds_port_by_name(spec(PortSpec::Kind::kFd)));
+}
+
 TEST_F(PortSpecTest, NamedPortAppearsLater) {
   EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kName, "stats2")), std::nullopt);
   add_port("vport0p5", "stats2");

@@ -56,6 +56,7 @@ Result<bool> HostPort::open(Clock::time_point now) {
       if (auto started = waiter_.start(now, limit); !started) {
         return Transport{"cannot wait for the port: " + describe(started.error())};
       }
+      listen_for_ports();
       state_ = State::kWaiting;
       return true;
     }
@@ -77,7 +78,7 @@ Result<bool> HostPort::open(Clock::time_point now) {
 // true when it tried; opened or not, is_open() says.
 Result<bool> HostPort::try_open(Clock::time_point now) {
   if (spec_.kind == PortSpec::Kind::kFd) {
-    opened(adopt_port_fd(spec_.fd));
+    opened(adopt_port_fd(spec_.fd), {});
     return true;
   }
   const auto path = resolve_port_path(spec_);
@@ -93,12 +94,50 @@ Result<bool> HostPort::try_open(Clock::time_point now) {
     }
     return true;
   }
-  opened(std::move(*port));
+  opened(std::move(*port), *path);
   return true;
 }
 
-void HostPort::opened(PortChannel port) {
+// A port's name reaches sysfs after its device node appears in /dev, and
+// only the kernel's uevent says so. Without it (netlink not allowed), a
+// later change in /dev still makes the relay look again.
+void HostPort::listen_for_ports() {
+  if (!finds_port_by_name(spec_)) return;
+  if (auto listening = uevents_.start(); !listening) {
+    logger::debug("not hearing the kernel's port announcements ({}); watching /dev only",
+                  describe(listening.error()));
+  }
+}
+
+void HostPort::on_uevents() {
+  if (!uevents_.port_announced()) return;
+  if (state_ == State::kWaiting) waiter_.on_readable();
+  if (is_open() && on_fallback_) recheck_ = true;
+}
+
+bool HostPort::leave_if_superseded() {
+  if (!recheck_) return false;
+  recheck_ = false;
+  if (!is_open()) return false;
+  const auto path = resolve_port_path(spec_);
+  if (path == path_) return false;
+  if (path) {
+    logger::info("leaving {}: the port named {} appeared as {}", path_, kDefaultPortName, *path);
+  } else {
+    logger::info("leaving {}: it is named for another program", path_);
+  }
+  close();
+  state_ = State::kClosed;
+  return true;
+}
+
+void HostPort::opened(PortChannel port, std::string_view path) {
   waiter_.stop();
+  path_ = path;
+  on_fallback_ = is_fallback(spec_, path);
+  recheck_ = false;
+  // Held open while serving the fallback: the named port may appear yet.
+  if (!on_fallback_) uevents_.stop();
   port_ = std::move(port);
   serial_ = new_open_serial();
   state_ = State::kOpen;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/relay_core.hpp"
@@ -13,6 +14,7 @@
 #include "io/port_channel.hpp"
 #include "io/port_spec.hpp"
 #include "io/transfer.hpp"
+#include "io/uevent_watcher.hpp"
 
 namespace ktstats::relay {
 
@@ -35,6 +37,11 @@ class HostPort {
   // cannot serve.
   Result<bool> open(Clock::time_point now);
   bool is_open() const { return state_ == State::kOpen; }
+  // Serving the default's fallback, it closes the port when the kernel
+  // announced a port that makes another the one to serve (the named port
+  // appeared, or the fallback got another name): true when it did, and the
+  // host is gone.
+  bool leave_if_superseded();
   // An inherited descriptor reached its end or failed: the relay is done.
   bool finished() const { return state_ == State::kFinished; }
 
@@ -58,12 +65,15 @@ class HostPort {
   std::uint64_t serial() const { return serial_; }
   void on_ready(std::uint32_t events);
   PathWaiter& waiter() { return waiter_; }
+  const UeventWatcher& uevents() const { return uevents_; }
+  void on_uevents();
 
  private:
   enum class State { kClosed, kWaiting, kOpen, kFinished };
 
   Result<bool> try_open(Clock::time_point now);
-  void opened(PortChannel port);
+  void listen_for_ports();
+  void opened(PortChannel port, std::string_view path);
   void see_host();
   void end_host(bool discard_unread);
   Transfer failed(int error);
@@ -73,9 +83,14 @@ class HostPort {
   PortSpec spec_;
   std::optional<std::chrono::milliseconds> wait_limit_;
   PathWaiter waiter_;
+  UeventWatcher uevents_;
   State state_ = State::kClosed;
   bool ever_opened_ = false;
   PortChannel port_;
+  std::string path_;
+  // The port is the default's fallback, and a uevent came since it opened.
+  bool on_fallback_ = false;
+  bool recheck_ = false;
   std::uint64_t serial_ = 0;
   bool readable_ = false;
   bool writable_ = false;

@@ -36,6 +36,14 @@ std::optional<std::string> find_named_port(const std::string& sysfs_dir, std::st
   return found;
 }
 
+// A port that carries a name is its owner's: the default path is taken only
+// while it has none.
+bool default_path_is_named(const std::string& sysfs_dir) {
+  const auto slash = kDefaultPortPath.rfind('/');
+  return !read_first_line(sysfs_dir + "/" + std::string(kDefaultPortPath.substr(slash + 1)) + "/name")
+              .empty();
+}
+
 }  // namespace
 
 std::optional<std::string> resolve_port_path(const PortSpec& spec) {
@@ -44,10 +52,16 @@ std::optional<std::string> resolve_port_path(const PortSpec& spec) {
     case PortSpec::Kind::kName: return find_named_port(spec.sysfs_dir, spec.value);
     case PortSpec::Kind::kDefault:
       if (auto named = find_named_port(spec.sysfs_dir, kDefaultPortName)) return named;
+      if (default_path_is_named(spec.sysfs_dir)) return std::nullopt;
       return std::string(kDefaultPortPath);
     case PortSpec::Kind::kFd: break;
   }
   return std::nullopt;
+}
+
+bool is_fallback(const PortSpec& spec, std::string_view path) {
+  return spec.kind == PortSpec::Kind::kDefault && path == kDefaultPortPath &&
+         !find_named_port(spec.sysfs_dir, kDefaultPortName);
 }
 
 std::string port_parent_dir(const PortSpec& spec) {

@@ -13,7 +13,7 @@ inline constexpr std::string_view kVirtioPortsDir = "/sys/class/virtio-ports";
 // Which port the relay serves, as the user named it.
 struct PortSpec {
   enum class Kind {
-    kDefault,  // the port named kDefaultPortName, else kDefaultPortPath
+    kDefault,  // the port named kDefaultPortName, else kDefaultPortPath if unnamed
     kPath,     // a device, tty or Unix socket path
     kName,     // a virtio port name, looked up in sysfs
     kFd,       // an inherited descriptor
@@ -25,8 +25,21 @@ struct PortSpec {
 };
 
 // The device path the spec names right now; nullopt while a named port
-// has not appeared.
+// has not appeared, and for the default while kDefaultPortPath carries
+// another name (another program's port).
 std::optional<std::string> resolve_port_path(const PortSpec& spec);
+
+// Whether `path` is the default's fallback, kDefaultPortPath taken while no
+// port is named kDefaultPortName: a port's name reaches sysfs only after its
+// device node, so it is left when the named port appears or when it turns
+// out to carry another name.
+bool is_fallback(const PortSpec& spec, std::string_view path);
+
+// Whether the spec names its port by name (the default does), so that the
+// relay listens for the kernel's announcements of virtio ports.
+inline bool finds_port_by_name(const PortSpec& spec) {
+  return spec.kind == PortSpec::Kind::kName || spec.kind == PortSpec::Kind::kDefault;
+}
 
 // Where a port appears: watched while waiting for it.
 std::string port_parent_dir(const PortSpec& spec);
