@@ -16,10 +16,12 @@ _ktstats() {
       return ;;
     --connect|-c)
       if [[ $cur == vm:* ]]; then
-        # The VMs a running `ktstats serve` has sockets for.
-        local runtime=${KTSTATS_RUNTIME_DIR:-/run/ktstats} socket names=()
+        # The VMs a running `ktstats serve` has sockets for (not its
+        # control socket, +control/stats: '+' is in no VM's name).
+        local runtime=${KTSTATS_RUNTIME_DIR:-/run/ktstats} socket name names=()
         for socket in "$runtime"/*/stats; do
-          [[ -S $socket ]] && names+=("vm:$(basename "$(dirname "$socket")")")
+          name=$(basename "$(dirname "$socket")")
+          [[ -S $socket && $name =~ ^[A-Za-z0-9_.-]+$ ]] && names+=("vm:$name")
         done
         mapfile -t COMPREPLY < <(compgen -W "${names[*]}" -- "$cur")
       elif [[ $cur == *:* ]]; then
@@ -43,18 +45,19 @@ _ktstats() {
   local command="" word
   for word in "${words[@]:1:cword-1}"; do
     case $word in
-      stats|meta|raw|watch|ping|serve) command=$word; break ;;
+      stats|meta|raw|watch|ping|serve|vms) command=$word; break ;;
     esac
   done
 
   local options=$global
   case $command in
-    "") mapfile -t COMPREPLY < <(compgen -W "stats meta raw watch ping serve $global" -- "$cur"); return ;;
+    "") mapfile -t COMPREPLY < <(compgen -W "stats meta raw watch ping serve vms $global" -- "$cur"); return ;;
     stats) options+=" --target --arg" ;;
     meta) options+=" --describe" ;;
     watch) options+=" --target --arg --interval -i --count -n" ;;
-    serve) options="--vm --config --discover --discover-libvirt --runtime-dir --group --max-clients
+    serve) options="--list --vm --config --discover --discover-libvirt --runtime-dir --group --max-clients
       --request-timeout --verbose -v --quiet -q --help -h" ;;
+    vms) options="--runtime-dir --format -f --timeout -t --help -h" ;;
   esac
   mapfile -t COMPREPLY < <(compgen -W "$options" -- "$cur")
 }

@@ -9,6 +9,7 @@
 
 #include "cli/exit_status.hpp"
 #include "cli/stats_output.hpp"
+#include "cli/vms_command.hpp"
 #include "cli/watch_command.hpp"
 #include "render/json_text.hpp"
 #include "ktstats/json_line.hpp"
@@ -48,6 +49,7 @@ class Runner {
       case Command::kWatch: return run_watch(invocation_, interrupt_);
       case Command::kPing: return ping();
       case Command::kServe: return serve::run_serve(invocation_.serve, interrupt_.fd());
+      case Command::kVms: return run_vms(invocation_, interrupt_);
     }
     return EX_SOFTWARE;
   }

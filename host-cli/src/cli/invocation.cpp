@@ -37,6 +37,8 @@ struct InvocationText {
   std::string raw_line;
   std::vector<std::string> serve_vms;
   std::string request_timeout = "15s";
+  std::optional<std::string> vms_runtime_dir;
+  bool serve_list = false;
 };
 
 // One line on stderr naming the option (or variable) at fault, and 64.
@@ -110,6 +112,14 @@ std::map<std::string, std::string> request_args_from(const RequestText& text) {
   return args;
 }
 
+// vms: the option's directory, else KTSTATS_RUNTIME_DIR's (as vm:NAME
+// finds serve's sockets), else the default.
+std::string runtime_dir_from(const std::optional<std::string>& option) {
+  if (option) return *option;
+  const char* variable = std::getenv(kServeRuntimeDirVariable);
+  return variable != nullptr && *variable != '\0' ? variable : kServeRuntimeDir;
+}
+
 std::string raw_line_from(const std::string& text) {
   std::string why;
   auto line = parse_raw_line(text, &why);
@@ -173,6 +183,8 @@ Invocation parse_invocation(int argc, char** argv) {
   auto* ping = app.add_subcommand("ping", "Check the relay: its version and the round-trip time");
   auto* serve = app.add_subcommand(
       "serve", "Give each VM's scheduler a local scx_stats socket, for any number of clients");
+  serve->add_flag("--list", text.serve_list,
+                  "Show the VMs of the running serve and their state (as ktstats vms), and exit");
   serve->add_option("--vm", text.serve_vms, "VM to serve, repeatable (URI as --connect takes it)")
       ->type_name("NAME=URI");
   serve->add_option("--config", invocation.serve.config,
@@ -201,6 +213,11 @@ Invocation parse_invocation(int argc, char** argv) {
       ->type_name("DURATION")
       ->capture_default_str();
 
+  auto* vms = app.add_subcommand("vms", "Show the VMs of the running ktstats serve and their state");
+  vms->add_option("--runtime-dir", text.vms_runtime_dir,
+                  "serve's --runtime-dir (default: env KTSTATS_RUNTIME_DIR, else /run/ktstats)")
+      ->type_name("DIR");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -221,6 +238,20 @@ Invocation parse_invocation(int argc, char** argv) {
   if (command == raw) invocation.command = Command::kRaw;
   if (command == watch) invocation.command = Command::kWatch;
   if (command == ping) invocation.command = Command::kPing;
+  if (command == vms || (command == serve && text.serve_list)) {
+    invocation.command = Command::kVms;
+    const bool runtime_given = command == vms ? text.vms_runtime_dir.has_value()
+                                              : serve->get_option("--runtime-dir")->count() > 0;
+    invocation.runtime_dir = runtime_dir_from(
+        runtime_given && command == serve ? std::optional(invocation.serve.runtime_dir)
+                                          : text.vms_runtime_dir);
+    invocation.format = format_from(text.format);
+    if (invocation.format == Format::kOpenMetrics || invocation.format == Format::kPrometheus) {
+      usage_error("--format", "vms prints json, pretty or table");
+    }
+    invocation.timeout = positive_duration("--timeout", text.timeout);
+    return invocation;
+  }
   if (command == serve) {
     invocation.command = Command::kServe;
     for (const auto& spec : text.serve_vms) {

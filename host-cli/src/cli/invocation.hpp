@@ -11,7 +11,7 @@
 
 namespace ktstats::cli {
 
-enum class Command { kStats, kMeta, kRaw, kWatch, kPing, kServe };
+enum class Command { kStats, kMeta, kRaw, kWatch, kPing, kServe, kVms };
 enum class Format { kJson, kPretty, kTable, kOpenMetrics, kPrometheus };
 
 // Everything the command line asked for.
@@ -29,6 +29,7 @@ struct Invocation {
   std::chrono::milliseconds interval{1000};  // watch
   std::optional<std::uint64_t> count;        // watch
   serve::ServeOptions serve;                 // serve
+  std::string runtime_dir;                   // vms: where serve's control socket is
 };
 
 // Parses argv, and KTSTATS_CONNECT when --connect is not given, each value

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -33,6 +34,8 @@ enum class Kind : std::uint64_t {
   kVmWrite,
   kClient,
   kDiscovery,
+  kControl,
+  kControlClient,
 };
 
 constexpr std::uint64_t tag(Kind kind, std::size_t vm = 0, ClientId client = 0) {
@@ -122,6 +125,19 @@ Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options,
                                  std::pair{server->timer_.get(), Kind::kTimer},
                                  std::pair{server->inotify_.get(), Kind::kInotify}}) {
     if (auto added = add_fd(epfd, fd, tag(kind), EPOLLIN); !added) return std::move(added).error();
+  }
+  // Before the VMs: a second serve on the same directory is refused here.
+  auto control = ControlSocket::open(server->runtime_, epfd, tag(Kind::kControlClient));
+  if (!control) {
+    server->remove_all();
+    return std::move(control).error();
+  }
+  server->control_.emplace(std::move(*control));
+  spdlog::info("status for ktstats vms at {}",
+               escape_for_terminal(control_socket_path(server->runtime_.path())));
+  if (auto added = add_fd(epfd, server->control_->listener(), tag(Kind::kControl), EPOLLIN); !added) {
+    server->remove_all();
+    return std::move(added).error();
   }
   for (const auto& spec : vms) {
     if (auto added = server->add_vm(spec); !added) {
@@ -343,6 +359,8 @@ void Server::handle(const epoll_event& event, Clock::time_point now) {
       return;
     case Kind::kClient: read_client(*vms_[index], client_of(what), event.events, now); return;
     case Kind::kDiscovery: read_discovery(now); return;
+    case Kind::kControl: control_->accept_all(encode_status(status(now)) + "\n"); return;
+    case Kind::kControlClient: control_->on_writable(client_of(what)); return;
   }
 }
 
@@ -375,6 +393,7 @@ bool Server::settle_vm(std::size_t index, Clock::time_point now) {
     if (attempt->connected) {
       vm_connected(vm, index, now);
     } else {
+      note_fault(vm, attempt->fault);
       vm.core.on_vm_unreachable(std::move(attempt->fault));
     }
     moved = true;
@@ -483,6 +502,7 @@ void Server::vm_gone(Vm& vm, Clock::time_point now, VmFault why) {
   if (vm.write_fd != vm.read_fd) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, vm.write_fd, nullptr);
   vm.read_fd = vm.write_fd = -1;
   vm.link.ended(now);
+  note_fault(vm, why);
   vm.core.on_vm_gone(now, std::move(why));
 }
 
@@ -599,7 +619,51 @@ void Server::remove_all() {
   for (const auto& vm : vms_) {
     if (vm) runtime_.remove(vm->name, vm->socket);
   }
+  if (control_) control_->remove(runtime_);
   runtime_.remove_if_made();
+}
+
+// Kept with the time it was first met, while the same fault repeats.
+void Server::note_fault(Vm& vm, const VmFault& fault) {
+  if (vm.last_error && vm.last_error->message == fault.text) return;
+  vm.last_error = LastError{fault.errno_value, fault.text, std::chrono::system_clock::now()};
+}
+
+ServeStatus Server::status(Clock::time_point now) const {
+  ServeStatus status;
+  status.version = KTSTATS_VERSION;
+  status.pid = ::getpid();
+  for (const auto& vm : vms_) {
+    if (!vm) continue;
+    VmStatus& entry = status.vms.emplace_back();
+    entry.name = vm->name;
+    entry.uri = vm->uri;
+    entry.socket = vm->socket.path;
+    entry.discovered = vm->discovered;
+    if (vm->link.channel() != nullptr) {
+      entry.state = LinkState::kConnected;
+    } else if (const auto due = vm->link.next_deadline()) {
+      entry.state = LinkState::kBackingOff;
+      entry.retry_in = std::max(std::chrono::milliseconds(0),
+                                std::chrono::ceil<std::chrono::milliseconds>(*due - now));
+    } else {
+      entry.state = LinkState::kWaitingForSocket;
+    }
+    switch (vm->core.mode()) {
+      case WireMode::kUnknown: entry.mode = RelayMode::kUnknown; break;
+      case WireMode::kSessions: entry.mode = RelayMode::kSessions; break;
+      case WireMode::kOneAtATime: entry.mode = RelayMode::kOneAtATime; break;
+    }
+    entry.relay = vm->core.relay();
+    entry.relay_version = vm->core.relay_version();
+    entry.clients = vm->core.client_count();
+    entry.sessions = vm->core.sessions_open();
+    entry.requests = vm->core.counters().requests;
+    entry.last_error = vm->last_error;
+  }
+  std::sort(status.vms.begin(), status.vms.end(),
+            [](const VmStatus& a, const VmStatus& b) { return a.name < b.name; });
+  return status;
 }
 
 int run_serve(const ServeOptions& options, int stop_fd) {

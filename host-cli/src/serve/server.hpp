@@ -11,9 +11,11 @@
 
 #include "ktstats/result.hpp"
 #include "ktstats/unique_fd.hpp"
+#include "serve/control_socket.hpp"
 #include "serve/discovery.hpp"
 #include "serve/runtime_dir.hpp"
 #include "serve/serve_options.hpp"
+#include "serve/serve_status.hpp"
 #include "serve/vm_core.hpp"
 #include "serve/vm_link.hpp"
 
@@ -51,6 +53,7 @@ class Server {
     VmLink link;
     VmSocket socket;
     bool discovered = false;  // found by discovery, not configured
+    std::optional<LastError> last_error;  // for `ktstats vms`
     std::map<ClientId, Client> clients;
     // The VM connection's descriptors as registered, with their events.
     int read_fd = -1;
@@ -87,6 +90,8 @@ class Server {
   void arm_timer();
   void set_events(int fd, std::uint64_t tag, std::uint32_t wanted, std::uint32_t& current);
   void remove_all();
+  void note_fault(Vm& vm, const VmFault& fault);
+  ServeStatus status(Clock::time_point now) const;
 
   std::vector<VmSpec> command_line_vms_;
   std::optional<std::string> config_path_;
@@ -97,6 +102,7 @@ class Server {
   UniqueFd inotify_;
   UniqueFd hangup_;
   std::optional<Discovery> discovery_;
+  std::optional<ControlSocket> control_;
   int stop_fd_;
   // By the index in their epoll tags: a VM removed at a reload leaves a
   // null, so no tag ever names another VM.
