@@ -273,6 +273,33 @@ TEST_F(Serve, OneVmsOutageIsAnsweredWithErrorsAndTheOtherNeverNotices) {
   b_still_fine();
 }
 
+TEST_F(Serve, APausedVmWithEverySessionHeldAnswersAgainWithoutANewConnection) {
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  start_serve();
+  // The relay's 64 sessions, all held by serve's clients.
+  std::vector<LinePeer> clients;
+  for (int i = 0; i < 64; ++i) {
+    clients.push_back(client());
+    const auto answer = ask(clients.back(), kStats);
+    ASSERT_EQ(errno_of(answer), 0) << i << ": " << answer << serve->stderr_text();
+  }
+  // The VM paused past the request timeout with a request in flight.
+  vm.relay->signal(SIGSTOP);
+  ASSERT_TRUE(clients[0].send_line(kStats));
+  const auto timed_out = clients[0].read_line();
+  ASSERT_TRUE(timed_out) << serve->stderr_text();
+  EXPECT_EQ(errno_of(*timed_out), ETIMEDOUT) << *timed_out;
+  vm.relay->signal(SIGCONT);
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: the relay in the VM answers again")) << serve->stderr_text();
+  for (auto* peer : {&clients[0], &clients[63]}) {
+    const auto answer = ask(*peer, kStats);
+    EXPECT_EQ(errno_of(answer), 0) << answer << serve->stderr_text();
+  }
+  EXPECT_EQ(serve->stderr_text().find("(connection 2)"), std::string::npos) << serve->stderr_text();
+}
+
 TEST_F(Serve, GarbageAndControlLinesGetUpstreamsInvalidAnswerAndTheClientStays) {
   auto& vm = add_vm("vm1");
   vm.start_session_server();

@@ -112,19 +112,106 @@ TEST_F(VmCoreTest, ATimeoutAnswersTheClientAndResynchronisesOnAMarker) {
   core.on_time(now);
   const auto timed_out = take_client(1);
   EXPECT_EQ(timed_out.rfind(R"({"errno":110,)", 0), 0u) << timed_out;
-  EXPECT_EQ(take_vm(), open("resync2"));
+  // The sessions open before are closed first, then the marker opened.
+  EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"c1"}) + "\n" + open("resync2"));
   // Meanwhile, requests are answered at once.
   client_says(1, kStats);
   EXPECT_EQ(take_client(1).rfind(R"({"errno":110,)", 0), 0u);
   // The late answer is dropped; the marker's echo ends the wait, and the
-  // sessions open before it are closed.
+  // marker's session is closed.
   vm_says("late");
+  vm_says(encode_close_reply("c1"));
   vm_says(echo("resync2"));
   EXPECT_EQ(take_client(1), "");
-  EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"c1"}) + "\n" +
-                           encode_control_line(CloseLine{"resync2"}) + "\n");
+  EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"resync2"}) + "\n");
   client_says(1, kStats);
   EXPECT_EQ(take_vm(), open("c3") + std::string(kStats) + "\n");
+}
+
+TEST_F(VmCoreTest, WithEverySessionHeldAResyncClosesThemBeforeItsMarker) {
+  // The relay's session limit reached by serve's own clients: the marker's
+  // open would be refused unless their closes go first.
+  core.on_vm_connected(now);
+  constexpr ClientId kClients = 64;
+  for (ClientId id = 1; id <= kClients; ++id) {
+    core.on_client_attached(now, id);
+    client_says(id, kStats);
+    if (id == 1) vm_says(echo("c1"));
+  }
+  take_vm();
+  vm_says("a1");
+  for (ClientId id = 2; id <= kClients; ++id) {
+    vm_says(echo("c" + std::to_string(id)));
+    if (id < kClients) vm_says("a" + std::to_string(id));
+  }
+  EXPECT_EQ(take_client(1), "a1\n");
+  now += 2s;  // the last answer never came: the VM paused
+  core.on_time(now);
+  const auto out = take_vm();
+  std::string closes;
+  for (ClientId id = 1; id <= kClients; ++id) {
+    closes += encode_control_line(CloseLine{"c" + std::to_string(id)}) + "\n";
+  }
+  EXPECT_EQ(out, closes + open("resync65"));
+  // The VM back: the late answer, the closes' echoes, the marker's echo.
+  vm_says("a64");
+  for (ClientId id = 1; id <= kClients; ++id) vm_says(encode_close_reply("c" + std::to_string(id)));
+  vm_says(echo("resync65"));
+  take_vm();
+  client_says(1, kStats);
+  EXPECT_EQ(take_vm(), open("c66") + std::string(kStats) + "\n");
+  vm_says(encode_close_reply("resync65"));
+  vm_says(echo("c66"));
+  vm_says("again");
+  EXPECT_EQ(take_client(1), "again\n");
+}
+
+TEST_F(VmCoreTest, AMarkerIsSentAgainUntilOneIsEchoedAndEveryOneIsClosed) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  client_says(1, kStats);
+  vm_says(echo("c1"));
+  take_vm();
+  now += 2s;
+  core.on_time(now);
+  take_client(1);
+  EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"c1"}) + "\n" + open("resync2"));
+  // No echo within a second: the relay may have restarted after reading
+  // it (its port stays connected). A fresh marker, then another.
+  ASSERT_TRUE(core.next_deadline());
+  now = *core.next_deadline();
+  core.on_time(now);
+  EXPECT_EQ(take_vm(), open("resync3"));
+  // The first marker's echo after all: the second's is still to come.
+  vm_says(echo("resync2"));
+  EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"resync2"}) + "\n" +
+                           encode_control_line(CloseLine{"resync3"}) + "\n");
+  client_says(1, kStats);
+  EXPECT_EQ(take_vm(), open("c4") + std::string(kStats) + "\n");
+  vm_says(echo("resync3"));
+  vm_says(encode_close_reply("resync2"));
+  vm_says(encode_close_reply("resync3"));
+  vm_says(echo("c4"));
+  vm_says("a4");
+  EXPECT_EQ(take_client(1), "a4\n");
+}
+
+TEST_F(VmCoreTest, AVmThatSpeaksButNeverEchoesAMarkerIsConnectedToAgain) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  client_says(1, kStats);
+  vm_says(echo("c1"));
+  now += 2s;
+  core.on_time(now);
+  bool reset = false;
+  for (int second = 0; second < 10 && !reset; ++second) {
+    take_vm();
+    vm_says(R"({"ktstr_relay_error":"too many sessions","kind":"session_limit"})");
+    now += 1s;
+    core.on_time(now);
+    reset = core.take_vm_reset();
+  }
+  EXPECT_TRUE(reset);
 }
 
 TEST_F(VmCoreTest, AClientGoneHasItsSessionClosedAndItsLateAnswerDropped) {

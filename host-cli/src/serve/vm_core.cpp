@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 
@@ -330,21 +331,15 @@ void VmCore::on_vm_bytes(Clock::time_point now, std::string_view bytes) {
 void VmCore::take_vm_line(Clock::time_point now, Frame frame) {
   auto* line = std::get_if<std::string>(&frame);
   if (resyncing_) {
-    // Everything before the marker's echo is over, answered or lost.
+    // Everything before a marker's echo is over, answered or lost.
+    vm_spoke_while_resyncing_ = true;
     auto reply = line ? decode_open_reply(*line) : std::nullopt;
-    if (!reply || reply->id != marker_) {
+    const auto marker = reply ? std::find(markers_.begin(), markers_.end(), reply->id) : markers_.end();
+    if (marker == markers_.end()) {
       ++counters_.stray_lines;
       return;
     }
-    fifo_.clear();
-    resyncing_ = false;
-    stale_sessions_.push_back(marker_);
-    for (const auto& session : stale_sessions_) {
-      emit(encode_control_line(CloseLine{session}));
-      expect({Expected::Kind::kDiscard, 0, 0, session, now + limits_.request_timeout});
-    }
-    stale_sessions_.clear();
-    spdlog::info("{}: the relay in the VM answers again", name_);
+    resynced(now, static_cast<std::size_t>(marker - markers_.begin()));
     return;
   }
   if (fifo_.empty()) {
@@ -360,8 +355,7 @@ void VmCore::take_vm_line(Clock::time_point now, Frame frame) {
   Expected expected = std::move(fifo_.front());
   fifo_.pop_front();
   switch (expected.kind) {
-    case Expected::Kind::kDiscard:
-    case Expected::Kind::kResyncEcho: return;
+    case Expected::Kind::kDiscard: return;
     case Expected::Kind::kOpenEcho:
       if (line) on_open_answer(expected, *line);
       return;
@@ -503,12 +497,64 @@ void VmCore::vm_stopped_answering(Clock::time_point now) {
     return;
   }
   resyncing_ = true;
-  marker_ = fresh_id("resync");
-  emit(encode_control_line(OpenLine{marker_}));
-  expect({Expected::Kind::kResyncEcho, 0, 0, marker_, std::nullopt});
+  resync_since_ = now;
+  vm_spoke_while_resyncing_ = false;
+  markers_.clear();
+  marker_delay_ = std::min<std::chrono::milliseconds>(std::chrono::seconds(1), limits_.request_timeout);
+  // The sessions are closed first: a close frees its place in the relay at
+  // once, so the marker's open is not refused past the relay's session
+  // limit. Their echoes come before the marker's and are dropped with the rest.
+  for (const auto& session : stale_sessions_) emit(encode_control_line(CloseLine{session}));
+  stale_sessions_.clear();
+  send_marker(now);
+}
+
+// A marker is an open of a fresh id, so an echo names the one it answers:
+// a relay that restarted after reading an earlier marker answers only the
+// later ones.
+void VmCore::send_marker(Clock::time_point now) {
+  markers_.push_back(fresh_id("resync"));
+  emit(encode_control_line(OpenLine{markers_.back()}));
+  marker_due_ = now + marker_delay_;
+  marker_delay_ = std::min(marker_delay_ * 2, limits_.request_timeout);
+}
+
+// The echo of markers_[echoed]: the markers sent after it are answered one
+// line each, still to come; every marker is a session, closed now.
+void VmCore::resynced(Clock::time_point now, std::size_t echoed) {
+  fifo_.clear();
+  resyncing_ = false;
+  for (std::size_t later = echoed + 1; later < markers_.size(); ++later) {
+    expect({Expected::Kind::kDiscard, 0, 0, markers_[later], now + limits_.request_timeout});
+  }
+  for (const auto& marker : markers_) {
+    emit(encode_control_line(CloseLine{marker}));
+    expect({Expected::Kind::kDiscard, 0, 0, marker, now + limits_.request_timeout});
+  }
+  markers_.clear();
+  spdlog::info("{}: the relay in the VM answers again", name_);
+}
+
+// No echo yet: another marker once the last is written out and its wait
+// is over (a paused VM reads nothing, so they do not pile up). A VM that
+// speaks but never echoes a marker (its relay refusing every open) is
+// connected to again.
+void VmCore::keep_resyncing(Clock::time_point now) {
+  if (vm_spoke_while_resyncing_ && resync_give_up_at() <= now) {
+    spdlog::warn("{}: the relay in the VM answers, but not serve's markers; connecting to it again",
+                 name_);
+    reset_wanted_ = true;
+    return;
+  }
+  if (marker_due_ <= now && vm_output_.empty()) send_marker(now);
+}
+
+Clock::time_point VmCore::resync_give_up_at() const {
+  return resync_since_ + 4 * limits_.request_timeout;
 }
 
 void VmCore::on_time(Clock::time_point now) {
+  if (resyncing_) keep_resyncing(now);
   for (const auto& expected : fifo_) {
     if (!expected.abandoned && expected.deadline && *expected.deadline <= now) {
       vm_stopped_answering(now);
@@ -580,6 +626,10 @@ std::optional<Clock::time_point> VmCore::next_deadline() const {
       consider(*expected.deadline);
       break;  // sent later, due later
     }
+  }
+  if (resyncing_) {
+    if (vm_output_.empty()) consider(marker_due_);
+    if (vm_spoke_while_resyncing_) consider(resync_give_up_at());
   }
   for (const auto& [_, client] : clients_) {
     if (!client.waiting.empty()) consider(client.waiting.front().deadline);

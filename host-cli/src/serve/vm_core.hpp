@@ -142,7 +142,7 @@ class VmCore {
   };
   // Who gets the next line from the VM.
   struct Expected {
-    enum class Kind { kAnswer, kOpenEcho, kDiscard, kResyncEcho } kind;
+    enum class Kind { kAnswer, kOpenEcho, kDiscard } kind;
     ClientId client = 0;
     std::uint64_t slot = 0;
     std::string id;  // the session (or marker) it concerns
@@ -173,6 +173,10 @@ class VmCore {
   void on_open_answer(const Expected& expected, const std::string& line);
   void deliver(Clock::time_point now, const Expected& expected, std::string line);
   void vm_stopped_answering(Clock::time_point now);
+  void send_marker(Clock::time_point now);
+  void resynced(Clock::time_point now, std::size_t echoed);
+  void keep_resyncing(Clock::time_point now);
+  Clock::time_point resync_give_up_at() const;
   void fail_everything(Clock::time_point now, const VmFault& why);
   std::optional<VmFault> refusal() const;
 
@@ -199,10 +203,14 @@ class VmCore {
   std::optional<ClientId> owner_;
   std::string selected_;  // the session the relay sends requests to, as far as we know
   ClientId last_served_ = 0;
-  // After a request went unanswered: an open of a fresh marker id, whose
-  // echo says everything before it is over; sessions to close after it.
+  // After a request went unanswered: opens of fresh marker ids, resent
+  // while no echo comes; an echo says everything before it is over.
   bool resyncing_ = false;
-  std::string marker_;
+  std::vector<std::string> markers_;
+  Clock::time_point resync_since_{};
+  Clock::time_point marker_due_{};
+  std::chrono::milliseconds marker_delay_{};
+  bool vm_spoke_while_resyncing_ = false;
   std::vector<std::string> stale_sessions_;
   bool reset_wanted_ = false;
   CoreCounters counters_;
