@@ -262,6 +262,76 @@ TEST_F(VmCoreTest, ARelayWithoutSessionsServesOneClientAtATime) {
   EXPECT_NE(next.find(kStats), std::string::npos) << next;
 }
 
+TEST_F(VmCoreTest, WithoutSessionsTheNextClientWaitsForThePreviousOnesLines) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_attached(now, 2);
+  client_says(1, kStats);
+  take_vm();
+  vm_says(R"({"errno":22,"args":{"resp":"missing field `req`"}})");
+  vm_says("a1");
+  take_client(1);
+  client_says(1, kStats);
+  take_vm();
+  // The owner goes with its answer still to come: the second's sync would
+  // make a 0.1 relay drop it, and shift every answer after.
+  core.on_client_gone(now, 1);
+  client_says(2, kStats);
+  EXPECT_EQ(take_vm(), "");
+  vm_says("late-a1");
+  const auto next = take_vm();
+  EXPECT_NE(next.find("ktstats_sync"), std::string::npos) << next;
+  vm_says(R"({"errno":22,"args":{"resp":"not a request"}})");  // the sync, elsewhere
+  vm_says("a2");
+  EXPECT_EQ(take_client(2), "a2\n");
+}
+
+TEST_F(VmCoreTest, TheProbingClientLeavingDoesNotStallTheVm) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_attached(now, 2);
+  client_says(1, kStats);
+  take_vm();
+  vm_says(std::string(limits().max_line + 10, 'x'));  // an over-long "echo", skipped
+  core.on_client_gone(now, 1);
+  // The rest of the lines due, the request's answer and the close's echo:
+  // nothing says what the relay speaks.
+  vm_says("a1");
+  vm_says(encode_close_reply("c1"));
+  client_says(2, kStats);
+  // Nothing answers the first open: once it is overdue, the connection is
+  // made again (its state unknown, no sessions known).
+  ASSERT_TRUE(core.next_deadline());
+  now += 2s;
+  core.on_time(now);
+  EXPECT_TRUE(core.take_vm_reset());
+}
+
+TEST_F(VmCoreTest, ARequestsWaitStartsWhenTheOneBeforeItIsAnswered) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_attached(now, 2);
+  client_says(1, kStats);
+  vm_says(echo("c1"));
+  vm_says("a1");
+  take_client(1);
+  client_says(1, kStats);
+  client_says(2, kStats);
+  take_vm();
+  // The relay takes 1.5 s on the first, then 1.5 s on the second: each
+  // within the 2 s timeout, together not.
+  now += 1500ms;
+  vm_says("slow-1");
+  now += 1s;
+  core.on_time(now);
+  EXPECT_EQ(take_client(2), "");
+  EXPECT_EQ(core.counters().resyncs, 0u);
+  vm_says(echo("c2"));
+  vm_says("slow-2");
+  EXPECT_EQ(take_client(1), "slow-1\n");
+  EXPECT_EQ(take_client(2), "slow-2\n");
+}
+
 TEST_F(VmCoreTest, PastMaxClientsTheClientIsAnsweredAndDropped) {
   CoreLimits small = limits();
   small.max_clients = 1;

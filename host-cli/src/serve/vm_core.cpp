@@ -271,6 +271,10 @@ void VmCore::send_requests(Clock::time_point now) {
   std::optional<ClientId>& served = mode_ == WireMode::kUnknown ? probe_ : owner_;
   if (!served) {
     if (mode_ == WireMode::kUnknown && probe_pending_) return;
+    // The next client's sync would end the scheduler connection (a 0.1
+    // relay drops its queue at a new nonce) under the lines the previous
+    // one still has coming: it waits until they are back or timed out.
+    if (mode_ == WireMode::kOneAtATime && !fifo_.empty()) return;
     served = oldest_waiting();
     if (!served) return;
     if (mode_ == WireMode::kOneAtATime) {
@@ -354,6 +358,11 @@ void VmCore::take_vm_line(Clock::time_point now, Frame frame) {
   }
   Expected expected = std::move(fifo_.front());
   fifo_.pop_front();
+  // The relay answers in order: the next line's wait starts now at the
+  // latest, however long it waited behind this one.
+  if (!fifo_.empty() && fifo_.front().deadline) {
+    fifo_.front().deadline = std::max(*fifo_.front().deadline, now + limits_.request_timeout);
+  }
   switch (expected.kind) {
     case Expected::Kind::kDiscard: return;
     case Expected::Kind::kOpenEcho:
@@ -555,11 +564,10 @@ Clock::time_point VmCore::resync_give_up_at() const {
 
 void VmCore::on_time(Clock::time_point now) {
   if (resyncing_) keep_resyncing(now);
-  for (const auto& expected : fifo_) {
-    if (!expected.abandoned && expected.deadline && *expected.deadline <= now) {
-      vm_stopped_answering(now);
-      break;
-    }
+  // Only the first line due counts: the lines behind it cannot come first.
+  // A line whose client went counts too, as everything behind it waits for it.
+  if (!fifo_.empty() && fifo_.front().deadline && *fifo_.front().deadline <= now) {
+    vm_stopped_answering(now);
   }
   std::vector<ClientId> stalled;
   for (auto& [id, client] : clients_) {
@@ -621,12 +629,7 @@ std::optional<Clock::time_point> VmCore::next_deadline() const {
   auto consider = [&earliest](Clock::time_point at) {
     if (!earliest || at < *earliest) earliest = at;
   };
-  for (const auto& expected : fifo_) {
-    if (!expected.abandoned && expected.deadline) {
-      consider(*expected.deadline);
-      break;  // sent later, due later
-    }
-  }
+  if (!fifo_.empty() && fifo_.front().deadline) consider(*fifo_.front().deadline);
   if (resyncing_) {
     if (vm_output_.empty()) consider(marker_due_);
     if (vm_spoke_while_resyncing_) consider(resync_give_up_at());
