@@ -1,6 +1,7 @@
 // The relay's ear for virtio ports: the kernel's uevent messages judged as
-// bytes, and a real NETLINK_KOBJECT_UEVENT socket fed with uevents injected
-// through the kernel (root only; skipped where that is not allowed).
+// bytes, a real NETLINK_KOBJECT_UEVENT socket fed with uevents injected
+// through the kernel (root only; skipped where that is not allowed), and
+// the relay as a process, listening while it waits for a port by name.
 #include "io/uevent_watcher.hpp"
 
 #include <linux/netlink.h>
@@ -12,13 +13,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "process.hpp"
 
 namespace ktstats::relay {
 namespace {
 
 using namespace std::string_literals;
+using namespace std::chrono_literals;
 
 // A kernel uevent message as a port's: "ACTION@DEVPATH", then the fields,
 // NUL-terminated.
@@ -158,6 +165,87 @@ TEST_F(UeventWatcherTest, StopsAndStartsAgain) {
   ASSERT_TRUE(watcher.start().ok());
   ASSERT_TRUE(inject(injected_message("add", "virtio-ports")));
   EXPECT_TRUE(announced_within_5s());
+}
+
+// Whether process PID holds a socket on the kernel's uevent group, from
+// /proc/net/netlink ("sk Eth Pid Groups ...": protocol 15 is
+// NETLINK_KOBJECT_UEVENT; a process's first netlink socket has its pid).
+bool listens_for_uevents(pid_t pid) {
+  std::ifstream table("/proc/net/netlink");
+  std::string line;
+  std::getline(table, line);
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string socket;
+    int protocol = -1;
+    long owner = -1;
+    std::string groups;
+    if (fields >> socket >> protocol >> owner >> groups && protocol == NETLINK_KOBJECT_UEVENT &&
+        owner == pid && groups == "00000001") {
+      return true;
+    }
+  }
+  return false;
+}
+
+class RelayWaitingForANamedPort : public ::testing::Test {
+ protected:
+  test::Process start_relay(std::vector<std::string> port) {
+    std::vector<std::string> argv = {test::program("KTSTATS_RELAY", KTSTATS_RELAY), "--socket",
+                                     dir / "stats", "--log-level", "debug"};
+    argv.insert(argv.end(), port.begin(), port.end());
+    return test::Process::spawn(argv);
+  }
+  test::TempDir dir;
+};
+
+TEST_F(RelayWaitingForANamedPort, ListensToTheKernelAndLooksAgainWhenAPortIsNamed) {
+  auto relay = start_relay({"--port-name", "org.ktstats.test.absent"});
+  ASSERT_TRUE(relay.wait_for_stderr("waiting for the port named org.ktstats.test.absent to appear"))
+      << relay.stderr_text();
+  if (relay.stderr_text().find("not hearing the kernel's port announcements") != std::string::npos) {
+    GTEST_SKIP() << "no uevent socket here: " << relay.stderr_text();
+  }
+  EXPECT_TRUE(listens_for_uevents(relay.pid()));
+  std::string why;
+  if (!inject(injected_message("change", "ktstats-test"), &why)) {
+    GTEST_SKIP() << "cannot inject uevents here: " << why;
+  }
+  ASSERT_TRUE(inject(injected_message("change", "virtio-ports")));
+  EXPECT_TRUE(relay.wait_for_stderr("a virtio port was added or named: looking again"))
+      << relay.stderr_text();
+  EXPECT_EQ(relay.stderr_text().find("looking again"), relay.stderr_text().rfind("looking again"))
+      << "another device's event is not a port's";
+  relay.signal(SIGTERM);
+  EXPECT_EQ(relay.wait(5s), 0);
+}
+
+// The default names its port too; a path does not, and opens no socket.
+TEST_F(RelayWaitingForANamedPort, OnlyAPortNamedIsListenedFor) {
+  auto by_default = start_relay({});
+  auto by_path = start_relay({"--port", dir / "port"});
+  ASSERT_TRUE(by_default.wait_for_stderr("to appear")) << by_default.stderr_text();
+  ASSERT_TRUE(by_path.wait_for_stderr("to appear")) << by_path.stderr_text();
+  if (by_default.stderr_text().find("not hearing") != std::string::npos) GTEST_SKIP();
+  EXPECT_TRUE(listens_for_uevents(by_default.pid()));
+  EXPECT_FALSE(listens_for_uevents(by_path.pid()));
+}
+
+// Listening costs nothing while no uevent comes: the relay sleeps.
+TEST_F(RelayWaitingForANamedPort, SleepsWhileNothingHappens) {
+  auto relay = start_relay({"--port-name", "org.ktstats.test.absent"});
+  ASSERT_TRUE(relay.wait_for_stderr("to appear")) << relay.stderr_text();
+  // What it did on its way there (logging, setting up) is over within a
+  // bound, even on a loaded machine.
+  auto before = test::voluntary_switches(relay.pid());
+  for (int i = 0; i < 30; ++i) {
+    std::this_thread::sleep_for(300ms);
+    const auto now = test::voluntary_switches(relay.pid());
+    if (now == before) break;
+    before = now;
+  }
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(test::voluntary_switches(relay.pid()), before) << "the relay woke while nothing happened";
 }
 
 }  // namespace

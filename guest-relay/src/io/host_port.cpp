@@ -111,6 +111,7 @@ void HostPort::listen_for_ports() {
 
 void HostPort::on_uevents() {
   if (!uevents_.port_announced()) return;
+  logger::debug("a virtio port was added or named: looking again");
   if (state_ == State::kWaiting) waiter_.on_readable();
   if (is_open() && on_fallback_) recheck_ = true;
 }
