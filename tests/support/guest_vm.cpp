@@ -7,7 +7,8 @@
 
 namespace ktstats::test {
 
-GuestVm::GuestVm(Options options) {
+GuestVm::GuestVm(Options options)
+    : stats_socket_(options.stats_socket.empty() ? dir_ / "stats.sock" : options.stats_socket) {
   const std::string vm_dir = KTSTATS_SOURCE_DIR "/tests/vm";
   std::string kernel = options.kernel_image;
   std::vector<std::string> initramfs;

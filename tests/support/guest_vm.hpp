@@ -33,6 +33,10 @@ class GuestVm {
     std::vector<std::string> initramfs_builder{};
     int memory_mib = 256;
     int cpus = 1;
+    // Where QEMU makes the stats port's socket; empty: in the guest's own
+    // directory. A path of the caller's outlives the guest, as a VM
+    // manager's does when it restarts QEMU.
+    std::string stats_socket{};
   };
 
   explicit GuestVm(Options options);
@@ -42,7 +46,7 @@ class GuestVm {
 
   // Empty when the guest is up, else what went wrong.
   const std::string& failure() const { return failure_; }
-  std::string stats_socket() const { return dir_ / "stats.sock"; }
+  const std::string& stats_socket() const { return stats_socket_; }
   // The host side of an extra port.
   std::string port_socket(const std::string& name) const { return dir_ / (name + ".sock"); }
   // One command to the guest's /init, its one answer line.
@@ -54,6 +58,7 @@ class GuestVm {
   bool run_step(const std::vector<std::string>& argv, std::chrono::milliseconds limit);
 
   TempDir dir_;
+  std::string stats_socket_;
   std::optional<Process> qemu_;
   std::optional<LinePeer> control_;
   std::string failure_;
