@@ -300,6 +300,26 @@ TEST_F(Serve, APausedVmWithEverySessionHeldAnswersAgainWithoutANewConnection) {
   EXPECT_EQ(serve->stderr_text().find("(connection 2)"), std::string::npos) << serve->stderr_text();
 }
 
+TEST_F(Serve, AClientThatShutsDownItsSendingSideGetsItsAnswersThenEof) {
+  // As `echo '{"req":"stats"}' | socat - UNIX-CONNECT:...` does.
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  start_serve();
+  auto peer = client();
+  ASSERT_TRUE(peer.write(std::string(kStats) + "\n" + kStats + "\n"));
+  ASSERT_EQ(::shutdown(peer.fd(), SHUT_WR), 0);
+  for (int i = 0; i < 2; ++i) {
+    const auto answer = peer.read_line();
+    ASSERT_TRUE(answer) << i << serve->stderr_text();
+    EXPECT_EQ(errno_of(*answer), 0) << *answer;
+  }
+  EXPECT_TRUE(peer.closed_within(10s));
+  // Its session closed with it: another client is served as before.
+  auto other = client();
+  EXPECT_EQ(errno_of(ask(other, kStats)), 0);
+}
+
 TEST_F(Serve, GarbageAndControlLinesGetUpstreamsInvalidAnswerAndTheClientStays) {
   auto& vm = add_vm("vm1");
   vm.start_session_server();

@@ -332,6 +332,22 @@ TEST_F(VmCoreTest, ARequestsWaitStartsWhenTheOneBeforeItIsAnswered) {
   EXPECT_EQ(take_client(2), "slow-2\n");
 }
 
+TEST_F(VmCoreTest, AClientWhoseInputEndedIsDroppedOnceItsAnswersAreWritten) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  client_says(1, kStats);
+  take_vm();
+  core.on_client_input_ended(now, 1);
+  EXPECT_FALSE(core.wants_client_input(1));
+  EXPECT_TRUE(core.take_clients_to_drop().empty());
+  vm_says(echo("c1"));
+  vm_says("a1");
+  EXPECT_TRUE(core.take_clients_to_drop().empty());
+  EXPECT_EQ(take_client(1), "a1\n");
+  EXPECT_EQ(core.take_clients_to_drop(), std::vector<ClientId>{1});
+  EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"c1"}) + "\n");
+}
+
 TEST_F(VmCoreTest, PastMaxClientsTheClientIsAnsweredAndDropped) {
   CoreLimits small = limits();
   small.max_clients = 1;

@@ -438,7 +438,13 @@ void Server::read_client(Vm& vm, ClientId id, std::uint32_t events, Clock::time_
     if (got.kind == IoResult::Kind::kDone) {
       vm.core.on_client_bytes(now, id, {read_buffer().data(), got.bytes});
     }
-    gone = got.kind == IoResult::Kind::kEof || got.kind == IoResult::Kind::kFailed;
+    // A client that shut down only its sending side gets the answers to
+    // the lines it sent, as from upstream's server; the core drops it after.
+    if (got.kind == IoResult::Kind::kEof) {
+      vm.core.on_client_input_ended(now, id);
+      return;
+    }
+    gone = got.kind == IoResult::Kind::kFailed;
   } else {
     gone = (events & (EPOLLHUP | EPOLLERR)) != 0;
   }

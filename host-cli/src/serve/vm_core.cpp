@@ -150,13 +150,31 @@ void VmCore::on_client_gone(Clock::time_point now, ClientId id) {
   finish(now);
 }
 
+void VmCore::on_client_input_ended(Clock::time_point now, ClientId id) {
+  Client* client = find(id);
+  if (client == nullptr) return;
+  client->input_ended = true;
+  drop_if_done(now, id);
+  finish(now);
+}
+
 void VmCore::client_output_written(Clock::time_point now, ClientId id, std::size_t bytes) {
   Client* client = find(id);
   if (client == nullptr) return;
   client->output.erase(0, bytes);
   client->output_since = now;
   if (client->closing && client->output.empty()) drop(now, id, "");
+  drop_if_done(now, id);
   finish(now);
+}
+
+// A client whose input ended goes once every line it sent is answered and
+// the answers are written.
+void VmCore::drop_if_done(Clock::time_point now, ClientId id) {
+  const Client* client = find(id);
+  if (client == nullptr || !client->input_ended) return;
+  if (client->framer.has_frame() || !client->slots.empty() || !client->output.empty()) return;
+  drop(now, id, "");
 }
 
 std::uint64_t VmCore::new_slot(Client& client) {
@@ -613,7 +631,8 @@ std::string_view VmCore::client_output(ClientId id) const {
 
 bool VmCore::wants_client_input(ClientId id) const {
   const Client* client = find(id);
-  return client != nullptr && !client->framer.has_frame() && within_bounds(*client);
+  return client != nullptr && !client->input_ended && !client->framer.has_frame() &&
+         within_bounds(*client);
 }
 
 std::vector<ClientId> VmCore::take_clients_to_drop() {

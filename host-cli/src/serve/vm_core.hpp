@@ -79,6 +79,8 @@ class VmCore {
   void on_client_attached(Clock::time_point now, ClientId client);
   void on_client_bytes(Clock::time_point now, ClientId client, std::string_view bytes);
   void on_client_gone(Clock::time_point now, ClientId client);
+  // The client sent EOF: its lines are answered, then it is dropped.
+  void on_client_input_ended(Clock::time_point now, ClientId client);
   void client_output_written(Clock::time_point now, ClientId client, std::size_t bytes);
 
   void on_vm_connected(Clock::time_point now);
@@ -139,6 +141,7 @@ class VmCore {
     Clock::time_point output_since{};  // pending output last made progress
     std::string session_id;            // the session open for it on the wire, if any
     bool closing = false;              // refused: its answer goes out, then it is dropped
+    bool input_ended = false;          // EOF read: dropped once all is answered and written
   };
   // Who gets the next line from the VM.
   struct Expected {
@@ -161,6 +164,7 @@ class VmCore {
   void forget(Clock::time_point now, ClientId id);
   void finish(Clock::time_point now);
   void drop(Clock::time_point now, ClientId id, const char* why);
+  void drop_if_done(Clock::time_point now, ClientId id);
 
   void send_requests(Clock::time_point now);
   bool send_one(Clock::time_point now, ClientId id, Client& client);
