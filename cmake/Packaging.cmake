@@ -24,8 +24,15 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "")
 
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME ktstats)
 set(CPACK_DEBIAN_CLI_PACKAGE_SHLIBDEPS ON)
+# /etc/ktstats/serve.toml is a conffile; the maintainer scripts make the
+# ktstats group and enable, start, stop ktstats-serve.service.
+set(CPACK_DEBIAN_CLI_PACKAGE_CONTROL_EXTRA
+  ${PROJECT_SOURCE_DIR}/packaging/debian/ktstats/conffiles
+  ${PROJECT_SOURCE_DIR}/packaging/debian/ktstats/postinst
+  ${PROJECT_SOURCE_DIR}/packaging/debian/ktstats/prerm
+  ${PROJECT_SOURCE_DIR}/packaging/debian/ktstats/postrm)
 set(CPACK_COMPONENT_CLI_DESCRIPTION
-  "sched_ext scheduler statistics from VMs and local schedulers\nktstats reads a sched_ext scheduler's scx_stats statistics through a VM's\nvirtio-console port (with ktstats-relay in the guest) or from a local socket,\nas JSON, a table or OpenMetrics.")
+  "sched_ext scheduler statistics from VMs and local schedulers\nktstats reads a sched_ext scheduler's scx_stats statistics through a VM's\nvirtio-console port (with ktstats-relay in the guest) or from a local socket,\nas JSON, a table or OpenMetrics. Its daemon, ktstats serve\n(ktstats-serve.service), gives each VM's scheduler a local scx_stats socket\nfor any number of unmodified scx_stats clients.")
 
 set(CPACK_DEBIAN_RELAY_PACKAGE_NAME ktstats-relay)
 # The update-initramfs trigger, as packages with initramfs hooks have: images
