@@ -495,6 +495,44 @@ TEST_F(ServeRefuses, ASocketSomeoneListensOnButTakesAStaleOne) {
   EXPECT_EQ(errno_of(ask(peer, kStats)), ENOTCONN);
 }
 
+TEST_F(ServeRefuses, ARuntimeDirectoryItsGroupMayWriteIn) {
+  add_vm("vm1");
+  ASSERT_EQ(::mkdir(runtime.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(runtime.c_str(), 0770), 0);
+  expect_refusal("is writable by its group");
+  struct stat status {};
+  EXPECT_NE(::lstat((runtime + "/vm1").c_str(), &status), 0);
+}
+
+TEST_F(ServeRefuses, ASocketWhoseListenerAcceptsNothingWithoutHanging) {
+  add_vm("vm1");
+  ASSERT_EQ(::mkdir(runtime.c_str(), 0750), 0);
+  ASSERT_EQ(::mkdir((runtime + "/vm1").c_str(), 0750), 0);
+  // A frozen listener: its backlog full, so a blocking connect would wait.
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const auto path = socket_of("vm1");
+  ASSERT_LT(path.size(), sizeof address.sun_path);
+  std::memcpy(address.sun_path, path.c_str(), path.size());
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener.get(), 0), 0);
+  std::vector<UniqueFd> queued;
+  for (;;) {
+    ASSERT_LT(queued.size(), 1000u);
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+      ASSERT_EQ(errno, EAGAIN);
+      break;
+    }
+    queued.push_back(std::move(fd));
+  }
+  auto run = run_program(serve_argv({}), 10s);
+  ASSERT_TRUE(run.status.has_value()) << "serve hung on a listener that accepts nothing";
+  EXPECT_EQ(run.status, 73) << run.err;
+  EXPECT_NE(run.err.find("another process listens on"), std::string::npos) << run.err;
+}
+
 TEST_F(Serve, ARelayWithoutSessionsServesOneClientAtATime) {
   // socat in the VMM's place, straight to the scheduler: no relay at all.
   auto& vm = add_vm("vm1");

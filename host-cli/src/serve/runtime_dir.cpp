@@ -60,9 +60,11 @@ std::optional<sockaddr_un> address_in(int dir) {
 }
 
 // Whether something listens on the socket file: ECONNREFUSED means a
-// stale socket, left by a process that ended without removing it.
+// stale socket, left by a process that ended without removing it. The
+// connect does not block: a listener that accepts nothing with its backlog
+// full (EAGAIN) listens all the same, and must not hang start-up or the loop.
 bool someone_listens(const sockaddr_un& address) {
-  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!probe) return true;
   if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
     return true;
@@ -94,8 +96,11 @@ Result<RuntimeDir> RuntimeDir::open(const std::string& path, gid_t group) {
   if (status.st_uid != ::geteuid() && status.st_uid != 0) {
     return refused(path, "belongs to another user; refusing to put sockets in it", EPERM);
   }
-  if ((status.st_mode & S_IWOTH) != 0) {
-    return refused(path, "is writable by every user; refusing to put sockets in it", EPERM);
+  // Anyone who may write in it could rename a VM's directory and put a
+  // socket of their own in its place.
+  if (!made && (status.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return refused(path, "is writable by its group or by every user; refusing to put sockets in it",
+                   EPERM);
   }
   if (made) {
     if (auto owned = own_directory(fd->get(), path, group); !owned) return std::move(owned).error();
