@@ -39,7 +39,7 @@ struct UpVm {
     EXPECT_TRUE(ready && ready->rfind("ready", 0) == 0) << scheduler->stderr_text();
     bridge.emplace(vmm_socket, port);
     relay.emplace(Process::spawn({program("KTSTATS_RELAY", KTSTATS_RELAY), "--port", port, "--socket",
-                                  scheduler_socket, "--log-level", "warn"}));
+                                  scheduler_socket, "--log-level", "debug"}));
   }
   std::string vmm_socket, port, scheduler_socket;
   std::optional<Process> scheduler;
@@ -79,7 +79,7 @@ class Vms : public ::testing::Test {
     up.emplace(dir);
     refusing = refusing_socket(dir / "vm3-vmm.sock");
     serve.emplace(Process::spawn(ktstats(
-        {"-v", "serve", "--runtime-dir", runtime, "--vm", "vm1=unix:" + up->vmm_socket, "--vm",
+        {"serve", "--runtime-dir", runtime, "--vm", "vm1=unix:" + up->vmm_socket, "--vm",
          "vm2=unix:" + (dir / "vm2-vmm.sock"), "--vm", "vm3=unix:" + (dir / "vm3-vmm.sock")})));
     ASSERT_TRUE(serve->wait_for_stderr("vm1: connected to", 30s)) << serve->stderr_text();
     ASSERT_TRUE(serve->wait_for_stderr("vm2: waiting for the VM's port")) << serve->stderr_text();
@@ -145,9 +145,10 @@ TEST_F(Vms, ShowsEachVmsStateAsJson) {
   EXPECT_LE(vm3->at("retry_in_ms").to_number<int>(), 5000);
   EXPECT_EQ(vm3->at("last_error").at("errno").to_number<int>(), ECONNREFUSED);
 
-  // The client gone: its session closed, the VM still connected.
+  // The client gone: its session closed (the relay says so once serve has
+  // dropped the client and sent the close), the VM still connected.
   client->close();
-  ASSERT_TRUE(serve->wait_for_stderr("vm1: client 1 left")) << serve->stderr_text();
+  ASSERT_TRUE(up->relay->wait_for_stderr("closed on link")) << up->relay->stderr_text();
   const auto again = status_json(ktstats({"vms", "--runtime-dir", runtime, "-f", "json"}));
   const auto* now1 = vm_named(again, "vm1");
   ASSERT_NE(now1, nullptr);
@@ -172,6 +173,38 @@ TEST_F(Vms, ServeListIsTheSameAsATableOnAnyTerminal) {
     EXPECT_NE(run.out.find("LAST ERROR SINCE"), std::string::npos) << run.out;
     EXPECT_NE(run.out.find("ECONNREFUSED  vm3: cannot connect"), std::string::npos) << run.out;
   }
+}
+
+// A port with no relay behind it, straight to the scheduler (as a socat
+// bridge would be): the open line is answered as a request, so one client
+// at a time, no relay named, no session.
+TEST_F(Vms, ARelayWithoutSessionsIsShownOneAtATime) {
+  const std::string scheduler_socket = dir / "bare-stats";
+  Process scheduler = Process::spawn(
+      {program("KTSTATS_FAKE_SCHEDULER", KTSTATS_FAKE_SCHEDULER), "--socket", scheduler_socket});
+  const auto ready = scheduler.read_line();
+  ASSERT_TRUE(ready && ready->rfind("ready", 0) == 0) << scheduler.stderr_text();
+  serve.emplace(Process::spawn(
+      ktstats({"serve", "--runtime-dir", runtime, "--vm", "bare=unix:" + scheduler_socket})));
+  ASSERT_TRUE(serve->wait_for_stderr("bare: connected to")) << serve->stderr_text();
+  client.emplace(LinePeer::connect(runtime + "/bare/stats"));
+  ASSERT_TRUE(client->send_line(R"({"req":"stats"})"));
+  const auto answer = client->read_line(30s);
+  ASSERT_TRUE(answer) << serve->stderr_text();
+  ASSERT_NE(answer->find(R"("errno":0)"), std::string::npos) << *answer;
+
+  const auto status = status_json(ktstats({"vms", "--runtime-dir", runtime, "-f", "json"}));
+  const auto* bare = vm_named(status, "bare");
+  ASSERT_NE(bare, nullptr) << json::serialize(status);
+  EXPECT_EQ(bare->at("state"), json::value("connected"));
+  EXPECT_EQ(bare->at("mode"), json::value("one_at_a_time"));
+  EXPECT_TRUE(bare->at("relay").is_null());
+  EXPECT_EQ(bare->at("clients").to_number<int>(), 1);
+  EXPECT_EQ(bare->at("sessions").to_number<int>(), 0);
+
+  const auto table = run_program(ktstats({"vms", "--runtime-dir", runtime, "-f", "table"}), 30s);
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("one at a time"), std::string::npos) << table.out;
 }
 
 TEST_F(Vms, TableEscapesControlBytesFromConfigs) {
