@@ -16,6 +16,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -318,6 +319,70 @@ TEST_F(Serve, AClientThatShutsDownItsSendingSideGetsItsAnswersThenEof) {
   // Its session closed with it: another client is served as before.
   auto other = client();
   EXPECT_EQ(errno_of(ask(other, kStats)), 0);
+}
+
+// CPU time a process has used, in clock ticks.
+long cpu_ticks(pid_t pid) {
+  FILE* file = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (file == nullptr) return -1;
+  char text[1024] = {};
+  const std::size_t got = std::fread(text, 1, sizeof text - 1, file);
+  std::fclose(file);
+  // Fields 14 and 15, utime and stime, after the parenthesised name.
+  const char* at = std::strrchr(text, ')');
+  if (at == nullptr || got == 0) return -1;
+  long utime = 0, stime = 0;
+  if (std::sscanf(at + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime) != 2) {
+    return -1;
+  }
+  return utime + stime;
+}
+
+TEST_F(Serve, OutOfDescriptorsClientsAreClosedAtOnceWithoutSpinning) {
+  if (::access("/usr/bin/prlimit", X_OK) != 0) GTEST_SKIP() << "prlimit not installed";
+  auto& vm = add_vm("vm1");
+  vm.start_session_server();
+  vm.start_port();
+  auto argv = serve_argv({});
+  argv.insert(argv.begin(), {"/usr/bin/prlimit", "--nofile=40:40", "--"});
+  serve.emplace(Process::spawn(argv));
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: connected to")) << serve->stderr_text();
+  std::vector<LinePeer> crowd;
+  for (int i = 0; i < 60; ++i) crowd.push_back(client());
+  ASSERT_TRUE(serve->wait_for_stderr("a client closed at once")) << serve->stderr_text();
+  // Those past the limit were closed; serve is not spinning on its listener.
+  const long before = cpu_ticks(serve->pid());
+  std::this_thread::sleep_for(1s);  // a measurement, not a wait for an event
+  const long used = cpu_ticks(serve->pid()) - before;
+  EXPECT_LT(used, 30) << "serve used " << used << " ticks in 1 s";
+  crowd.clear();
+  for (int tries = 0;; ++tries) {
+    ASSERT_LT(tries, 100) << serve->stderr_text();
+    auto peer = client();
+    const auto answer = ask(peer, kStats);
+    if (answer.empty()) continue;  // closed at once: the crowd's fds not freed yet
+    EXPECT_EQ(errno_of(answer), 0) << answer;
+    break;
+  }
+}
+
+TEST_F(Serve, TheOpenFilesSoftLimitIsRaisedToTheHardOne) {
+  if (::access("/usr/bin/prlimit", X_OK) != 0) GTEST_SKIP() << "prlimit not installed";
+  add_vm("vm1");
+  auto argv = serve_argv({});
+  argv.insert(argv.begin(), {"/usr/bin/prlimit", "--nofile=64:512", "--"});
+  serve.emplace(Process::spawn(argv));
+  ASSERT_TRUE(serve->wait_for_stderr("vm1: listening on")) << serve->stderr_text();
+  FILE* file = std::fopen(("/proc/" + std::to_string(serve->pid()) + "/limits").c_str(), "r");
+  ASSERT_NE(file, nullptr);
+  char line[256];
+  std::string open_files;
+  while (std::fgets(line, sizeof line, file) != nullptr) {
+    if (std::strncmp(line, "Max open files", 14) == 0) open_files = line;
+  }
+  std::fclose(file);
+  EXPECT_NE(open_files.find(" 512 "), std::string::npos) << open_files;
+  EXPECT_EQ(open_files.find(" 64 "), std::string::npos) << open_files;
 }
 
 TEST_F(Serve, GarbageAndControlLinesGetUpstreamsInvalidAnswerAndTheClientStays) {

@@ -1,6 +1,8 @@
 #include "serve/server.hpp"
 
+#include <fcntl.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <csignal>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -63,6 +65,32 @@ Status add_fd(int epoll, int fd, std::uint64_t what, std::uint32_t events) {
   return Ok{};
 }
 
+UniqueFd open_spare_fd() { return UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
+
+// Out of descriptors, a pending client would keep the listener readable
+// and the loop spinning: the spare descriptor is given up to take it, it is
+// closed at once (it sees EOF), and the spare taken again.
+bool shed_pending_client(int listener, UniqueFd& spare) {
+  if (!spare) return false;
+  spare.reset();
+  UniqueFd shed(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  const bool taken = static_cast<bool>(shed);
+  shed.reset();
+  spare = open_spare_fd();
+  return taken;
+}
+
+// Each client is a descriptor: the soft limit (1024 on most systems) is
+// raised to the hard one.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("serve: raising the open files limit: {}", errno_text(errno));
+  }
+}
+
 }  // namespace
 
 Server::Server(const ServeOptions& options, RuntimeDir runtime, UniqueFd epoll, UniqueFd timer,
@@ -119,6 +147,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServeOptions& options,
                                             std::move(timer), std::move(inotify), std::move(hangup),
                                             stop_fd));
   server->discovery_ = std::move(discoverer);
+  server->spare_fd_ = open_spare_fd();
   const int epfd = server->epoll_.get();
   for (const auto& [fd, kind] : {std::pair{stop_fd, Kind::kStop},
                                  std::pair{server->hangup_.get(), Kind::kHangup},
@@ -413,6 +442,13 @@ void Server::accept_clients(Vm& vm, std::size_t index, Clock::time_point now) {
   for (int accepted = 0; accepted < kAcceptsPerPump; ++accepted) {
     UniqueFd fd(::accept4(vm.socket.listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) {
+      if (errno == EMFILE || errno == ENFILE) {
+        const int error = errno;
+        if (shed_pending_client(vm.socket.listener.get(), spare_fd_)) {
+          spdlog::warn("{}: a client closed at once: {}", vm.name, errno_text(error));
+          continue;
+        }
+      }
       if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
         spdlog::warn("{}: accept: {}", vm.name, errno_text(errno));
       }
@@ -674,6 +710,7 @@ ServeStatus Server::status(Clock::time_point now) const {
 
 int run_serve(const ServeOptions& options, int stop_fd) {
   if (!options.quiet && options.verbosity == 0) spdlog::set_level(spdlog::level::info);
+  raise_open_files_limit();
   std::vector<VmSpec> vms = options.vms;
   std::optional<std::string> discover = options.discover;
   std::optional<std::string> discover_libvirt = options.discover_libvirt;

@@ -108,6 +108,8 @@ class Server {
   // null, so no tag ever names another VM.
   std::vector<std::unique_ptr<Vm>> vms_;
   ClientId next_client_ = 1;
+  // Held back for when descriptors run out: see accept_clients().
+  UniqueFd spare_fd_;
   bool stopping_ = false;
   std::optional<Error> fatal_;
 };
