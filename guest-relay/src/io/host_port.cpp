@@ -137,8 +137,12 @@ void HostPort::opened(PortChannel port, std::string_view path) {
   path_ = path;
   on_fallback_ = is_fallback(spec_, path);
   recheck_ = false;
-  // Held open while serving the fallback: the named port may appear yet.
-  if (!on_fallback_) uevents_.stop();
+  // Listened to while serving the fallback: the named port may appear yet.
+  if (on_fallback_) {
+    listen_for_ports();
+  } else {
+    uevents_.stop();
+  }
   port_ = std::move(port);
   serial_ = new_open_serial();
   state_ = State::kOpen;
