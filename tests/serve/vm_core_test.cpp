@@ -348,6 +348,23 @@ TEST_F(VmCoreTest, AClientWhoseInputEndedIsDroppedOnceItsAnswersAreWritten) {
   EXPECT_EQ(take_vm(), encode_control_line(CloseLine{"c1"}) + "\n");
 }
 
+TEST_F(VmCoreTest, ARequestPastTheRelaysSessionLimitIsAnsweredSo) {
+  core.on_vm_connected(now);
+  core.on_client_attached(now, 1);
+  core.on_client_attached(now, 2);
+  client_says(1, kStats);
+  vm_says(echo("c1"));
+  vm_says("a1");
+  client_says(2, kStats);
+  take_vm();
+  vm_says(R"({"ktstr_relay_error":"at most 1 sessions","kind":"session_limit"})");
+  vm_says(R"({"ktstr_relay_error":"no session selected","kind":"no_session"})");
+  const auto answer = take_client(2);
+  EXPECT_EQ(answer.rfind(R"({"errno":11,)", 0), 0u) << answer;
+  EXPECT_NE(answer.find("at most 1 sessions"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("until it disconnects"), std::string::npos) << answer;
+}
+
 TEST_F(VmCoreTest, PastMaxClientsTheClientIsAnsweredAndDropped) {
   CoreLimits small = limits();
   small.max_clients = 1;

@@ -65,6 +65,10 @@ std::optional<TranslatedRelayError> translate_relay_error(std::string_view vm_na
   std::string text = std::string(vm_name) + ": the relay in the VM could not get an answer: " +
                      error->reason;
   if (error->kind == RelayErrorKind::kNoSession) text += " (the next request opens a new session)";
+  if (error->kind == RelayErrorKind::kSessionLimit) {
+    text += " (every session the relay allows is held: each connected client of this VM holds one "
+            "from its first request until it disconnects; the next request tries again)";
+  }
   return TranslatedRelayError{error_answer(errno_for(error->kind), text), error->kind,
                               error->kind == RelayErrorKind::kNoSession};
 }

@@ -445,7 +445,13 @@ void VmCore::on_open_answer(const Expected& expected, const std::string& line) {
   }
   // Refused (the relay's session limit): its requests behind it are
   // answered "no session", and its next request opens again.
-  if (client != nullptr && client->session_id == expected.id) client->session_id.clear();
+  if (client != nullptr && client->session_id == expected.id) {
+    client->session_id.clear();
+    if (auto refusal = translate_relay_error(name_, line)) {
+      client->refused_session = expected.id;
+      client->refusal = std::move(refusal->answer);
+    }
+  }
   if (selected_ == expected.id) selected_.clear();
 }
 
@@ -454,7 +460,10 @@ void VmCore::deliver(Clock::time_point now, const Expected& expected, std::strin
   if (client == nullptr || expected.abandoned) return;
   if (auto error = translate_relay_error(name_, line)) {
     if (error->session_lost && client->session_id == expected.id) client->session_id.clear();
-    line = std::move(error->answer);
+    const bool open_refused = error->kind == RelayErrorKind::kNoSession &&
+                              !client->refused_session.empty() &&
+                              client->refused_session == expected.id;
+    line = open_refused ? client->refusal : std::move(error->answer);
   }
   answer(now, expected.client, expected.slot, std::move(line));
 }

@@ -140,6 +140,10 @@ class VmCore {
     std::string output;
     Clock::time_point output_since{};  // pending output last made progress
     std::string session_id;            // the session open for it on the wire, if any
+    // Its open refused (the relay's session limit): the requests behind it,
+    // answered no_session, get the refusal's answer instead.
+    std::string refused_session;
+    std::string refusal;
     bool closing = false;              // refused: its answer goes out, then it is dropped
     bool input_ended = false;          // EOF read: dropped once all is answered and written
   };
