@@ -259,6 +259,23 @@ TEST_F(Cli, WatchEndsOnAnErrorThatWouldRecur) {
   EXPECT_EQ(r.out, "");
 }
 
+// ktstats serve answers so while its VM is unreachable or restarting.
+TEST_F(Cli, WatchKeepsGoingThroughAnswersSayingTryAgain) {
+  start_scheduler({"--fault", "errno:" + std::to_string(ENOTCONN)});
+  auto cli = spawn({"watch", "--interval", "10ms", "-c", direct()});
+  ASSERT_TRUE(cli.wait_for_stderr("fake: failing as asked")) << cli.stderr_text();
+  cli.signal(SIGINT);
+  EXPECT_EQ(cli.wait(5s), 0) << cli.stderr_text();
+  EXPECT_EQ(cli.read_all(), "");
+}
+
+TEST_F(Cli, WatchEndsOnAnAnswerSayingTheRequestIsWrong) {
+  start_scheduler({"--fault", "errno:" + std::to_string(EINVAL)});
+  auto r = run({"watch", "--interval", "10ms", "-c", direct()});
+  EXPECT_EQ(r.status, 65) << r.err;
+  EXPECT_NE(r.err.find("fake: failing as asked"), std::string::npos) << r.err;
+}
+
 TEST_F(Cli, PingNeedsARelay) {
   auto r = run({"ping", "-c", direct()});
   EXPECT_EQ(r.status, 64);

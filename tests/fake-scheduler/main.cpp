@@ -155,6 +155,9 @@ bool respond(int fd, const std::string& line, Connection& connection,
                             std::string(static_cast<std::size_t>(number), 'x') + "\"}}\n";
     return send_all(fd, big);
   }
+  if (kind == "errno") {
+    return send_all(fd, envelope(static_cast<int>(number), value("fake: failing as asked")));
+  }
   if (kind == "garbage") return send_all(fd, "\x1b[2J not json \x07\n");
   if (kind == "control") {
     return send_all(fd, envelope(0, value("\x1b]0;owned\x07\xc2\x9b" "2J\x7f")));
