@@ -269,6 +269,17 @@ TEST_F(Cli, WatchKeepsGoingThroughAnswersSayingTryAgain) {
   EXPECT_EQ(cli.read_all(), "");
 }
 
+TEST_F(Cli, AnswerSayingTryAgainExitsWithTheStatusOfItsFault) {
+  start_scheduler({"--fault", "errno:" + std::to_string(ENOTCONN)});
+  auto r = run({"stats", "--target", "layers", "-c", direct()});
+  EXPECT_EQ(r.status, 69) << r.err;
+  EXPECT_NE(r.err.find("(try again later)"), std::string::npos) << r.err;
+  stop_scheduler();
+  start_scheduler({"--fault", "errno:" + std::to_string(EBUSY)});
+  r = run({"stats", "-c", direct()});
+  EXPECT_EQ(r.status, 75) << r.err;
+}
+
 TEST_F(Cli, WatchEndsOnAnAnswerSayingTheRequestIsWrong) {
   start_scheduler({"--fault", "errno:" + std::to_string(EINVAL)});
   auto r = run({"watch", "--interval", "10ms", "-c", direct()});

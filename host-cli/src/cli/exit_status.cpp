@@ -13,7 +13,13 @@ struct StatusOf {
   int operator()(const ResponseTooLarge&) const { return EX_PROTOCOL; }
   int operator()(const NoScheduler&) const { return EX_UNAVAILABLE; }
   int operator()(const RelayQueueFull&) const { return EX_TEMPFAIL; }
-  int operator()(const SchedulerError&) const { return EX_DATAERR; }
+  int operator()(const SchedulerError& e) const {
+    if (!answer_says_try_again(e.errno_value)) return EX_DATAERR;
+    return e.errno_value == ETIMEDOUT || e.errno_value == EAGAIN || e.errno_value == EBUSY ||
+                   e.errno_value == EUSERS
+               ? EX_TEMPFAIL
+               : EX_UNAVAILABLE;
+  }
   int operator()(const MissingResp&) const { return EX_PROTOCOL; }
   int operator()(const Cancelled&) const { return 130; }
   int operator()(const Timeout&) const { return EX_TEMPFAIL; }
@@ -69,6 +75,10 @@ struct HintOf {
   // so the hint comes where they were given, and never for a request that
   // named none (the scheduler failed on its own) or for stats_meta.
   std::string operator()(const SchedulerError& e) const {
+    if (answer_says_try_again(e.errno_value)) {
+      return endpoint.uri.starts_with("vm:") ? "`ktstats vms` shows the VM's state; try again later"
+                                              : "try again later";
+    }
     if (e.asked.verb == "stats" && !e.asked.args.empty()) return "check --target and --arg";
     return "";
   }
@@ -100,6 +110,20 @@ struct HintOf {
 };
 
 }  // namespace
+
+bool answer_says_try_again(int errno_value) {
+  switch (errno_value) {
+    case EAGAIN:
+    case EBUSY:
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case EHOSTUNREACH:
+    case ENOTCONN:
+    case ETIMEDOUT:
+    case EUSERS: return true;
+    default: return false;
+  }
+}
 
 int exit_status(const Error& error) { return std::visit(StatusOf{}, error); }
 

@@ -7,11 +7,18 @@
 
 namespace ktstats::cli {
 
+// Whether a server's error answer says the state will pass: ktstats serve
+// answers so while its VM is unreachable (ENOTCONN, ECONNREFUSED,
+// ECONNRESET, EHOSTUNREACH), slow or busy (ETIMEDOUT, EAGAIN, EBUSY,
+// EUSERS).
+bool answer_says_try_again(int errno_value);
+
 // Exit statuses (sysexits.h): 0 success, 64 usage, 65 the scheduler
 // rejected the request, 69 no scheduler (or no relay) available, 74 I/O or
 // connection error, 75 timeout (or the relay's queue full), 76 protocol
 // error, 130 interrupted. A fault the relay reports gets the status of the
-// same fault on a direct connection.
+// same fault on a direct connection, and an answer saying try again that
+// of the fault it names (69 unreachable, 75 slow or busy).
 int exit_status(const Error& error);
 
 // What is printed for an error: what happened, then what to do (when

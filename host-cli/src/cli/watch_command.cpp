@@ -47,23 +47,6 @@ std::string duration_text(std::chrono::milliseconds duration) {
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
 
-// The errnos a server answers with for a passing state: ktstats serve
-// while its VM is unreachable, restarting or busy, or a scheduler asking to
-// be asked again.
-bool passing_errno(int value) {
-  switch (value) {
-    case EAGAIN:
-    case EBUSY:
-    case ECONNREFUSED:
-    case ECONNRESET:
-    case EHOSTUNREACH:
-    case ENOTCONN:
-    case ETIMEDOUT:
-    case EUSERS: return true;
-    default: return false;
-  }
-}
-
 // Errors that waiting can mend: no scheduler yet (or one restarting), no
 // answer in time, a connection refused, lost or not yet there, a relay
 // whose queue was full, an answer saying one of these. The others (the
@@ -71,7 +54,7 @@ bool passing_errno(int value) {
 // the cap) would recur on every sample.
 bool worth_retrying(const Error& error) {
   if (const auto* answer = std::get_if<SchedulerError>(&error)) {
-    return passing_errno(answer->errno_value);
+    return answer_says_try_again(answer->errno_value);
   }
   return std::holds_alternative<NoScheduler>(error) || std::holds_alternative<Timeout>(error) ||
          std::holds_alternative<Transport>(error) || std::holds_alternative<RelayQueueFull>(error);
