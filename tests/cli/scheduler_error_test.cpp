@@ -4,6 +4,8 @@
 // never from the scheduler's words.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -87,9 +89,20 @@ TEST(SchedulerErrorHint, NeverFromTheSchedulersWords) {
             std::string::npos);
 }
 
-TEST(SchedulerErrorStatus, Is65WhateverTheErrno) {
+TEST(SchedulerErrorStatus, Is65UnlessTheErrnoSaysTryAgain) {
   EXPECT_EQ(exit_status(refusal(kUnknownTarget)), 65);
-  EXPECT_EQ(exit_status(SchedulerError{16, std::nullopt, {"{}"}}), 65);
+  EXPECT_EQ(exit_status(SchedulerError{ENOENT, std::nullopt, {"{}"}}), 65);
+  EXPECT_EQ(exit_status(SchedulerError{EPERM, std::nullopt, {"{}"}}), 65);
+}
+
+// ktstats serve's answers while its VM is unreachable, slow or busy.
+TEST(SchedulerErrorStatus, AnErrnoSayingTryAgainGetsTheStatusOfItsFault) {
+  for (int unreachable : {ENOTCONN, ECONNREFUSED, ECONNRESET, EHOSTUNREACH}) {
+    EXPECT_EQ(exit_status(SchedulerError{unreachable, std::nullopt, {"{}"}}), 69) << unreachable;
+  }
+  for (int passing : {ETIMEDOUT, EAGAIN, EBUSY, EUSERS}) {
+    EXPECT_EQ(exit_status(SchedulerError{passing, std::nullopt, {"{}"}}), 75) << passing;
+  }
 }
 
 }  // namespace
