@@ -78,30 +78,19 @@ class Format {
 
 void write(Level level, std::string_view format, std::initializer_list<Arg> args);
 
-template <typename... Args>
-void log(Level level, Format<std::type_identity_t<Args>...> format, const Args&... args) {
-  if (enabled(level)) write(level, format.text(), {Arg(args)...});
-}
-template <typename... Args>
-void trace(Format<std::type_identity_t<Args>...> format, const Args&... args) {
-  log<Args...>(Level::kTrace, format, args...);
-}
-template <typename... Args>
-void debug(Format<std::type_identity_t<Args>...> format, const Args&... args) {
-  log<Args...>(Level::kDebug, format, args...);
-}
-template <typename... Args>
-void info(Format<std::type_identity_t<Args>...> format, const Args&... args) {
-  log<Args...>(Level::kInfo, format, args...);
-}
-template <typename... Args>
-void warn(Format<std::type_identity_t<Args>...> format, const Args&... args) {
-  log<Args...>(Level::kWarn, format, args...);
-}
-template <typename... Args>
-void error(Format<std::type_identity_t<Args>...> format, const Args&... args) {
-  log<Args...>(Level::kError, format, args...);
-}
+// The functions a message is logged with: logger::info("...", args...).
+template <Level kLevel>
+struct LogAt {
+  template <typename... Args>
+  void operator()(Format<std::type_identity_t<Args>...> format, const Args&... args) const {
+    if (enabled(kLevel)) write(kLevel, format.text(), {Arg(args)...});
+  }
+};
+inline constexpr LogAt<Level::kTrace> trace;
+inline constexpr LogAt<Level::kDebug> debug;
+inline constexpr LogAt<Level::kInfo> info;
+inline constexpr LogAt<Level::kWarn> warn;
+inline constexpr LogAt<Level::kError> error;
 
 // The message as write() would put it, without the prefix: for tests.
 std::string format_message(std::string_view format, std::initializer_list<Arg> args);
