@@ -395,6 +395,45 @@ TEST_F(VmCoreTest, LinesServeAnswersItselfCannotGrowAClientsOutputPastItsBound) 
   EXPECT_TRUE(core.wants_client_input(1));
 }
 
+// The event loop writes to and watches again only the clients an input
+// changed, so every change of a client's output or wish for input must be
+// reported, and no other client.
+std::vector<ClientId> changed(VmCore& core) {
+  auto ids = core.take_changed_clients();
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+TEST_F(VmCoreTest, AnInputReportsTheClientsItChangedAndNoOther) {
+  core.on_vm_connected(now);
+  for (const ClientId id : {1, 2, 3}) core.on_client_attached(now, id);
+  EXPECT_EQ(changed(core), (std::vector<ClientId>{1, 2, 3}));
+  client_says(2, kStats);
+  EXPECT_EQ(changed(core), std::vector<ClientId>{2});
+  EXPECT_EQ(take_vm(), open("c1") + std::string(kStats) + "\n");
+  EXPECT_TRUE(core.next_deadline());
+  vm_says(echo("c1"));
+  EXPECT_EQ(changed(core), std::vector<ClientId>{});
+  vm_says("a2");
+  EXPECT_EQ(changed(core), std::vector<ClientId>{2});
+  EXPECT_EQ(take_client(2), "a2\n");
+  EXPECT_EQ(changed(core), std::vector<ClientId>{2});
+  // Nothing waits, is in flight or is unwritten: no deadline.
+  EXPECT_FALSE(core.next_deadline());
+  // A client held back by its unwritten answers is reported when they are
+  // written, and its held lines are taken then.
+  core.on_client_bytes(now, 3, std::string(64 * 1024, '\n'));
+  EXPECT_FALSE(core.wants_client_input(3));
+  EXPECT_EQ(changed(core), std::vector<ClientId>{3});
+  while (!core.client_output(3).empty()) {
+    take_client(3);
+    EXPECT_EQ(changed(core), std::vector<ClientId>{3});
+  }
+  EXPECT_TRUE(core.wants_client_input(3));
+  EXPECT_FALSE(core.next_deadline());
+}
+
 // The id of the first open line a core sends for a client's request.
 std::string first_session_id(VmCore& core, Clock::time_point now) {
   core.on_vm_connected(now);

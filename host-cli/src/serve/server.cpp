@@ -375,6 +375,7 @@ void Server::handle(const epoll_event& event, Clock::time_point now) {
     case Kind::kTimer: {
       std::uint64_t expirations = 0;
       (void)::read(timer_.get(), &expirations, sizeof expirations);
+      timer_at_.reset();
       return;
     }
     case Kind::kInotify: read_inotify(now); return;
@@ -468,6 +469,7 @@ void Server::accept_clients(Vm& vm, std::size_t index, Clock::time_point now) {
 void Server::read_client(Vm& vm, ClientId id, std::uint32_t events, Clock::time_point now) {
   auto found = vm.clients.find(id);
   if (found == vm.clients.end()) return;
+  if ((events & EPOLLOUT) != 0) vm.writable.push_back(id);
   bool gone = false;
   if ((events & EPOLLIN) != 0 && vm.core.wants_client_input(id)) {
     const IoResult got = read_fd_into(found->second.fd.get(), read_buffer());
@@ -490,13 +492,23 @@ void Server::read_client(Vm& vm, ClientId id, std::uint32_t events, Clock::time_
   close_client(vm, id);
 }
 
+// Only the clients the core changed or epoll found writable: the others
+// have nothing new to write.
 bool Server::write_clients(Vm& vm, Clock::time_point now) {
   bool moved = false;
+  std::vector<ClientId> ids = vm.core.take_changed_clients();
+  ids.insert(ids.end(), vm.writable.begin(), vm.writable.end());
+  vm.writable.clear();
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  vm.touched.insert(vm.touched.end(), ids.begin(), ids.end());
   std::vector<ClientId> failed;
-  for (auto& [id, client] : vm.clients) {
+  for (const ClientId id : ids) {
     const auto output = vm.core.client_output(id);
     if (output.empty()) continue;
-    const IoResult put = write_fd_from(client.fd.get(), output);
+    const auto client = vm.clients.find(id);
+    if (client == vm.clients.end()) continue;
+    const IoResult put = write_fd_from(client->second.fd.get(), output);
     if (put.kind == IoResult::Kind::kDone) {
       vm.core.client_output_written(now, id, put.bytes);
       moved = true;
@@ -619,12 +631,17 @@ void Server::update_interest() {
   for (std::size_t index = 0; index < vms_.size(); ++index) {
     if (!vms_[index]) continue;
     Vm& vm = *vms_[index];
-    for (auto& [id, client] : vm.clients) {
+    std::sort(vm.touched.begin(), vm.touched.end());
+    vm.touched.erase(std::unique(vm.touched.begin(), vm.touched.end()), vm.touched.end());
+    for (const ClientId id : vm.touched) {
+      const auto client = vm.clients.find(id);
+      if (client == vm.clients.end()) continue;
       std::uint32_t wanted = 0;
       if (vm.core.wants_client_input(id)) wanted |= EPOLLIN;
       if (!vm.core.client_output(id).empty()) wanted |= EPOLLOUT;
-      set_events(client.fd.get(), tag(Kind::kClient, index, id), wanted, client.events);
+      set_events(client->second.fd.get(), tag(Kind::kClient, index, id), wanted, client->second.events);
     }
+    vm.touched.clear();
     if (vm.link.channel() == nullptr) continue;
     const std::uint32_t out = vm.core.vm_output().empty() ? 0u : std::uint32_t{EPOLLOUT};
     if (vm.write_fd == vm.read_fd) {
@@ -635,6 +652,11 @@ void Server::update_interest() {
   }
 }
 
+// Set again only for a deadline earlier than the one it is set for: a
+// request's deadline moves later with every request, and a timer firing
+// before the earliest deadline costs one wake-up (pass_time() finds nothing
+// due, and it is set again), where setting it costs two system calls a
+// request. So it is never disarmed either.
 void Server::arm_timer() {
   std::optional<Clock::time_point> earliest;
   for (const auto& vm : vms_) {
@@ -643,18 +665,18 @@ void Server::arm_timer() {
       if (deadline && (!earliest || *deadline < *earliest)) earliest = deadline;
     }
   }
+  if (!earliest || (timer_at_ && *timer_at_ <= *earliest)) return;
   itimerspec spec{};
-  if (earliest) {
-    const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        earliest->time_since_epoch());
-    // 0 would disarm the timer: a deadline already passed fires at once.
-    const auto ns = std::max<std::int64_t>(since.count(), 1);
-    spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-    spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  }
+  const auto since = std::chrono::duration_cast<std::chrono::nanoseconds>(earliest->time_since_epoch());
+  // 0 would disarm the timer: a deadline already passed fires at once.
+  const auto ns = std::max<std::int64_t>(since.count(), 1);
+  spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
   if (::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
     fatal_ = Transport{"timerfd_settime", errno};
+    return;
   }
+  timer_at_ = earliest;
 }
 
 void Server::remove_all() {

@@ -55,6 +55,11 @@ class Server {
     bool discovered = false;  // found by discovery, not configured
     std::optional<LastError> last_error;  // for `ktstats vms`
     std::map<ClientId, Client> clients;
+    // Clients found writable by epoll, to be written in settle().
+    std::vector<ClientId> writable;
+    // Clients written to or changed in the core in this wake-up: the only
+    // ones whose events update_interest() declares again.
+    std::vector<ClientId> touched;
     // The VM connection's descriptors as registered, with their events.
     int read_fd = -1;
     int write_fd = -1;
@@ -110,6 +115,8 @@ class Server {
   ClientId next_client_ = 1;
   // Held back for when descriptors run out: see accept_clients().
   UniqueFd spare_fd_;
+  // When the timer is set to fire, if it is: see arm_timer().
+  std::optional<Clock::time_point> timer_at_;
   bool stopping_ = false;
   std::optional<Error> fatal_;
 };

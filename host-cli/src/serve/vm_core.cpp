@@ -70,6 +70,7 @@ void VmCore::on_client_attached(Clock::time_point now, ClientId id) {
   std::size_t active = 0;
   for (const auto& [_, client] : clients_) active += client.closing ? 0 : 1;
   auto& client = clients_.try_emplace(id, limits_.max_line).first->second;
+  changed_.push_back(id);
   if (active < limits_.max_clients) return;
   client.closing = true;
   answer_now(now, id, client,
@@ -91,6 +92,7 @@ void VmCore::on_client_bytes(Clock::time_point now, ClientId id, std::string_vie
 // in its framer (at most one read's worth) until its answers go out, so
 // even lines serve answers itself cannot grow its output past them.
 void VmCore::take_lines(Clock::time_point now, ClientId id) {
+  changed_.push_back(id);
   for (;;) {
     Client* client = find(id);
     if (client == nullptr || !client->framer.has_frame() || !within_bounds(*client)) return;
@@ -133,6 +135,7 @@ void VmCore::take_client_line(Clock::time_point now, ClientId id, Client& client
   }
   ++counters_.requests;
   client.waiting.push_back({std::move(line), new_slot(client), now + limits_.request_timeout});
+  waiting_clients_.insert(id);
 }
 
 // Why a request cannot be sent now, answered at once rather than waiting.
@@ -154,6 +157,7 @@ void VmCore::on_client_input_ended(Clock::time_point now, ClientId id) {
   Client* client = find(id);
   if (client == nullptr) return;
   client->input_ended = true;
+  changed_.push_back(id);
   drop_if_done(now, id);
   finish(now);
 }
@@ -163,6 +167,9 @@ void VmCore::client_output_written(Clock::time_point now, ClientId id, std::size
   if (client == nullptr) return;
   client->output.erase(0, bytes);
   client->output_since = now;
+  if (client->output.empty()) with_output_.erase(id);
+  changed_.push_back(id);
+  to_recheck_.push_back(id);
   if (client->closing && client->output.empty()) drop(now, id, "");
   drop_if_done(now, id);
   finish(now);
@@ -194,6 +201,9 @@ void VmCore::answer(Clock::time_point now, ClientId id, std::uint64_t slot, std:
     client->slots.pop_front();
     ++client->first_slot;
   }
+  if (!client->output.empty()) with_output_.insert(id);
+  changed_.push_back(id);
+  to_recheck_.push_back(id);
   // Dropped after the input at hand: answers are given inside loops over the clients.
   if (client->output.size() > limits_.client_output_cap) overfull_.push_back(id);
 }
@@ -206,11 +216,15 @@ void VmCore::finish(Clock::time_point now) {
     overfull_.pop_back();
     if (find(id) != nullptr) drop(now, id, "does not read its answers");
   }
-  std::vector<ClientId> with_lines;
-  for (const auto& [id, client] : clients_) {
-    if (client.framer.has_frame() && within_bounds(client)) with_lines.push_back(id);
+  // Held lines can be taken only where answers went out or were written.
+  std::vector<ClientId> recheck;
+  recheck.swap(to_recheck_);
+  std::sort(recheck.begin(), recheck.end());
+  recheck.erase(std::unique(recheck.begin(), recheck.end()), recheck.end());
+  for (const ClientId id : recheck) {
+    const Client* client = find(id);
+    if (client != nullptr && client->framer.has_frame() && within_bounds(*client)) take_lines(now, id);
   }
-  for (const ClientId id : with_lines) take_lines(now, id);
   send_requests(now);
 }
 
@@ -235,6 +249,8 @@ void VmCore::forget(Clock::time_point now, ClientId id) {
   }
   const std::string session = std::move(found->second.session_id);
   clients_.erase(found);
+  waiting_clients_.erase(id);
+  with_output_.erase(id);
   if (owner_ == id) owner_.reset();
   if (probe_ == id) probe_.reset();
   if (!session.empty() && connected_ && !resyncing_ && mode_ != WireMode::kOneAtATime) {
@@ -256,11 +272,12 @@ void VmCore::expect(Expected expected) { fifo_.push_back(std::move(expected)); }
 std::optional<ClientId> VmCore::oldest_waiting() const {
   std::optional<ClientId> oldest;
   Clock::time_point since{};
-  for (const auto& [id, client] : clients_) {
-    if (client.waiting.empty()) continue;
-    if (!oldest || client.waiting.front().deadline < since) {
+  for (const ClientId id : waiting_clients_) {
+    const Client* client = find(id);
+    if (client == nullptr || client->waiting.empty()) continue;
+    if (!oldest || client->waiting.front().deadline < since) {
       oldest = id;
-      since = client.waiting.front().deadline;
+      since = client->waiting.front().deadline;
     }
   }
   return oldest;
@@ -272,17 +289,17 @@ std::optional<ClientId> VmCore::oldest_waiting() const {
 void VmCore::send_requests(Clock::time_point now) {
   if (!connected_ || resyncing_) return;
   if (mode_ == WireMode::kSessions) {
-    for (bool sent = true; sent && vm_output_.size() < limits_.vm_output_high_water;) {
-      sent = false;
+    while (!waiting_clients_.empty() && vm_output_.size() < limits_.vm_output_high_water) {
       // Round robin from the client after the one served last.
-      auto next = clients_.upper_bound(last_served_);
-      for (std::size_t turn = 0; turn < clients_.size(); ++turn, ++next) {
-        if (next == clients_.end()) next = clients_.begin();
-        if (next->second.waiting.empty()) continue;
-        last_served_ = next->first;
-        sent = send_one(now, next->first, next->second);
-        break;
+      auto next = waiting_clients_.upper_bound(last_served_);
+      if (next == waiting_clients_.end()) next = waiting_clients_.begin();
+      last_served_ = *next;
+      Client* client = find(last_served_);
+      if (client == nullptr || client->waiting.empty()) {
+        waiting_clients_.erase(next);
+        continue;
       }
+      send_one(now, last_served_, *client);
     }
     return;
   }
@@ -326,6 +343,7 @@ bool VmCore::send_one(Clock::time_point now, ClientId id, Client& client) {
   }
   Request request = std::move(client.waiting.front());
   client.waiting.pop_front();
+  if (client.waiting.empty()) waiting_clients_.erase(id);
   emit(request.line);
   expect({Expected::Kind::kAnswer, id, request.slot, client.session_id,
           now + limits_.request_timeout});
@@ -506,6 +524,7 @@ void VmCore::fail_everything(Clock::time_point now, const VmFault& why) {
     if (!client.session_id.empty()) stale_sessions_.push_back(std::move(client.session_id));
     client.session_id.clear();
   }
+  waiting_clients_.clear();
   selected_.clear();
   probe_.reset();
   probe_pending_ = false;
@@ -609,6 +628,7 @@ void VmCore::on_time(Clock::time_point now) {
                                : name_ + ": the request waited " +
                                      seconds_text(limits_.request_timeout) + " to be sent"));
     }
+    if (client.waiting.empty()) waiting_clients_.erase(id);
     if (!client.output.empty() && client.output_since + limits_.request_timeout <= now) {
       stalled.push_back(id);
     }
@@ -644,6 +664,12 @@ bool VmCore::wants_client_input(ClientId id) const {
          within_bounds(*client);
 }
 
+std::vector<ClientId> VmCore::take_changed_clients() {
+  std::vector<ClientId> changed;
+  changed.swap(changed_);
+  return changed;
+}
+
 std::vector<ClientId> VmCore::take_clients_to_drop() {
   std::vector<ClientId> dropped;
   dropped.swap(to_drop_);
@@ -662,9 +688,13 @@ std::optional<Clock::time_point> VmCore::next_deadline() const {
     if (vm_output_.empty()) consider(marker_due_);
     if (vm_spoke_while_resyncing_) consider(resync_give_up_at());
   }
-  for (const auto& [_, client] : clients_) {
-    if (!client.waiting.empty()) consider(client.waiting.front().deadline);
-    if (!client.output.empty()) consider(client.output_since + limits_.request_timeout);
+  for (const ClientId id : waiting_clients_) {
+    const Client* client = find(id);
+    if (client != nullptr && !client->waiting.empty()) consider(client->waiting.front().deadline);
+  }
+  for (const ClientId id : with_output_) {
+    const Client* client = find(id);
+    if (client != nullptr && !client->output.empty()) consider(client->output_since + limits_.request_timeout);
   }
   return earliest;
 }

@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,6 +100,10 @@ class VmCore {
   // The event loop reads a client only while this holds: within its
   // bounds, and its lines of the last read all taken.
   bool wants_client_input(ClientId client) const;
+  // Clients whose output or wants_client_input() may have changed since
+  // the last call (in any order, maybe twice): the event loop writes to
+  // and declares the events of these, not of every client.
+  std::vector<ClientId> take_changed_clients();
   // Clients the core has finished with: the I/O layer closes them.
   std::vector<ClientId> take_clients_to_drop();
   // The VM stopped answering where no line can mark a fresh start (no
@@ -193,6 +198,11 @@ class VmCore {
   std::map<ClientId, Client> clients_;
   std::vector<ClientId> to_drop_;
   std::vector<ClientId> overfull_;
+  // Kept up to date as clients change, so that no input walks every client.
+  std::set<ClientId> waiting_clients_;  // with requests not sent yet
+  std::set<ClientId> with_output_;      // with answers not written yet
+  std::vector<ClientId> changed_;       // for take_changed_clients()
+  std::vector<ClientId> to_recheck_;    // lines held back may be taken now
   std::string fresh_id(std::string_view kind);
   std::string id_prefix_;
   std::uint64_t next_id_ = 1;  // session ids, markers, nonces
