@@ -29,7 +29,9 @@ std::string control_socket_path(std::string_view runtime_dir) {
 Result<ControlSocket> ControlSocket::open(const RuntimeDir& runtime, int epoll,
                                           std::uint64_t client_tag) {
   auto socket = runtime.listen_for(std::string(kControlDirName));
-  if (!socket) return std::move(socket).error();
+  // The error copied, not moved: moved, GCC 12 at -O3 warns (wrongly)
+  // that part of it may be used uninitialized.
+  if (!socket) return socket.error();
   return ControlSocket(std::move(*socket), epoll, client_tag);
 }
 
