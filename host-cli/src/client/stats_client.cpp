@@ -27,22 +27,6 @@ std::string fresh_nonce() {
   return nonce;
 }
 
-// How a relay that does not know sessions answers an open line: it forwards
-// it, and the scheduler answers a line that is no request with a non-zero
-// errno; or the relay answers with an error line of its own. A late answer
-// of an earlier host may look the same; the fallback finds that out (its
-// sync wait sees our open's echo) and opens again.
-bool answers_an_unknown_line(const std::string& line) {
-  auto parsed = parse_json_line(line);
-  if (!parsed) return false;
-  if (decode_relay_error(*parsed)) return true;
-  const auto* object = parsed->if_object();
-  const auto* errno_value = object == nullptr ? nullptr : object->if_contains("errno");
-  if (errno_value == nullptr) return false;
-  return (errno_value->is_int64() && errno_value->get_int64() != 0) ||
-         (errno_value->is_uint64() && errno_value->get_uint64() != 0);
-}
-
 bool is_session_limit(const std::string& line) {
   if (line.find(kRelayErrorKey) == std::string::npos) return false;
   auto parsed = parse_json_line(line);
@@ -240,7 +224,12 @@ StatsClient::Verdict StatsClient::open_verdict(const std::string& line) const {
   }
   if (is_session_limit(line)) return Verdict::kRefused;
   // Once the relay has echoed our open, all else before the echo is late.
-  if (!sessions_known_ && answers_an_unknown_line(line)) return Verdict::kFallBack;
+  // Until then, an error answer is how a relay without sessions answers an
+  // open line (it forwards it, and the scheduler answers a line that is no
+  // request with a non-zero errno; or it answers with an error line of its
+  // own). A late answer of an earlier host may look the same; the fallback
+  // finds that out (its sync wait sees our open's echo) and opens again.
+  if (!sessions_known_ && is_error_answer(line)) return Verdict::kFallBack;
   return Verdict::kStale;
 }
 

@@ -41,17 +41,6 @@ std::string invalid_request_answer(std::string_view why) {
   return error_answer(EINVAL, "Invalid argument (os error 22)\n\nCaused by:\n    " + std::string(why));
 }
 
-bool is_error_answer(std::string_view line) {
-  auto value = parse_json_line(line);
-  if (!value) return false;
-  if (decode_relay_error(*value)) return true;
-  const auto* object = value->if_object();
-  const auto* errno_value = object == nullptr ? nullptr : object->if_contains("errno");
-  if (errno_value == nullptr) return false;
-  return (errno_value->is_int64() && errno_value->get_int64() != 0) ||
-         (errno_value->is_uint64() && errno_value->get_uint64() != 0);
-}
-
 std::optional<TranslatedRelayError> translate_relay_error(std::string_view vm_name,
                                                           std::string_view line) {
   // The relay writes its error lines with this key first; a scheduler's

@@ -16,10 +16,6 @@ std::string error_answer(int errno_value, std::string_view text);
 // What upstream's server answers to a line it cannot take: errno EINVAL.
 std::string invalid_request_answer(std::string_view why);
 
-// Whether a line is an error answer: a relay error line, or an answer with
-// a non-zero errno. A relay without sessions answers an open line so.
-bool is_error_answer(std::string_view line);
-
 // A relay error line (docs/PROTOCOL.md) turned into an error answer naming
 // the VM, with an errno fitting its kind; nullopt when the line is not one.
 struct TranslatedRelayError {

@@ -12,6 +12,7 @@
 #include "ktstats/terminal_text.hpp"
 #include "ktstats/utf8.hpp"
 #include "serve/scx_answer.hpp"
+#include "wire/response.hpp"
 
 namespace ktstats::serve {
 namespace {

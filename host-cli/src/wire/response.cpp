@@ -103,4 +103,15 @@ Result<boost::json::value> decode_resp_payload(std::string_view line) {
   return extract_resp(std::move(*response));
 }
 
+bool is_error_answer(std::string_view line) {
+  auto value = parse_json_line(line);
+  if (!value) return false;
+  if (decode_relay_error(*value)) return true;
+  const auto* object = value->if_object();
+  const auto* errno_value = object == nullptr ? nullptr : object->if_contains("errno");
+  if (errno_value == nullptr) return false;
+  return (errno_value->is_int64() && errno_value->get_int64() != 0) ||
+         (errno_value->is_uint64() && errno_value->get_uint64() != 0);
+}
+
 }  // namespace ktstats

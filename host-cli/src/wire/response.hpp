@@ -34,4 +34,8 @@ Result<boost::json::value> extract_resp(Response response);
 // decode_response then extract_resp.
 Result<boost::json::value> decode_resp_payload(std::string_view line);
 
+// Whether a line is an error answer: a relay error line, or an answer with
+// a non-zero errno. A relay without sessions answers an open line so.
+bool is_error_answer(std::string_view line);
+
 }  // namespace ktstats
