@@ -17,6 +17,7 @@ import selectors
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -47,6 +48,12 @@ atexit.register(_kill_all)
 def upstream_dir():
     """../shared/upstream from the project root; KTSTATS_UPSTREAM overrides it."""
     return os.environ.get("KTSTATS_UPSTREAM") or os.path.join(ROOT, "..", "shared", "upstream")
+
+
+def skip_now(reason):
+    """Exits 77, the tests' skipped status, saying why."""
+    print(f"skipped: {reason}")
+    sys.exit(SKIPPED)
 
 
 def free_port():
@@ -235,7 +242,6 @@ class Fleet:
             child = self.spawn([built(self.build_dir, "fake-scheduler"), "--socket", stats_socket, *arg])
             child.wait_for("stdout", "^ready", self.deadline)
         else:
-            import sys
             sys.path.insert(0, os.path.join(ROOT, "tests", "cli"))
             from scripted_scx_server import ScriptedServer
             server = ScriptedServer(stats_socket, *arg)
@@ -338,8 +344,8 @@ class StandInExporter:
 
     def exposition(self):
         from prometheus_client.parser import text_string_to_metric_families
-        lines = ["# HELP ktstats_up 1 when the last scrape of the VM got an answer",
-                 "# TYPE ktstats_up gauge"]
+        lines = ["# TYPE ktstats_up gauge",
+                 "# HELP ktstats_up 1 when the last scrape of the VM got an answer"]
         families = {}
         up = {}
         results = {}
@@ -364,10 +370,16 @@ class StandInExporter:
             for family in text_string_to_metric_families(result.stdout):
                 entry = families.setdefault(family.name, (family.type, family.documentation, []))
                 entry[2].extend((s.name, dict(s.labels, vm=name), s.value) for s in family.samples)
+        from prometheus_client.utils import floatToGoString
         lines += [f'ktstats_up{{vm="{name}"}} {value}' for name, value in up.items()]
         for family, (kind, documentation, samples) in families.items():
-            lines += [f"# HELP {family} {documentation}", f"# TYPE {family} {kind}"]
+            help_text = documentation.replace("\\", "\\\\").replace("\n", "\\n")
+            lines += [f"# TYPE {family} {kind}", f"# HELP {family} {help_text}"]
             for sample, labels, value in samples:
-                text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-                lines.append(f"{sample}{{{text}}} {value!r}")
+                text = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+                lines.append(f"{sample}{{{text}}} {floatToGoString(value)}")
         return "\n".join(lines) + "\n"
+
+
+def _escape(label_value):
+    return label_value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
