@@ -3,6 +3,10 @@
 // framing, no validation, no timeouts, no recovery.
 //
 //   bench_forwarder PORT_SOCKET SCHEDULER_SOCKET
+//   bench_forwarder --listen SOCKET UPSTREAM_SOCKET
+//
+// With --listen it makes SOCKET, prints "ready", takes one connection on it
+// and forwards it to UPSTREAM_SOCKET: a process in serve's place.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -25,6 +29,23 @@ int connect_to(const char* path) {
   return fd;
 }
 
+// One connection taken on a socket made at `path`.
+int accept_one(const char* path) {
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path, sizeof address.sun_path - 1);
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener, 1) != 0) {
+    std::perror(path);
+    return -1;
+  }
+  std::puts("ready");
+  std::fflush(stdout);
+  const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  ::close(listener);
+  return fd;
+}
+
 bool copy(int from, int to) {
   char buffer[65536];
   const ssize_t n = ::read(from, buffer, sizeof buffer);
@@ -40,9 +61,11 @@ bool copy(int from, int to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) return 64;
-  const int port = connect_to(argv[1]);
-  const int scheduler = connect_to(argv[2]);
+  const bool listen = argc == 4 && std::strcmp(argv[1], "--listen") == 0;
+  if (argc != 3 && !listen) return 64;
+  char** paths = argv + (listen ? 2 : 1);
+  const int port = listen ? accept_one(paths[0]) : connect_to(paths[0]);
+  const int scheduler = connect_to(paths[1]);
   if (port < 0 || scheduler < 0) return 69;
   for (;;) {
     pollfd fds[2] = {{port, POLLIN, 0}, {scheduler, POLLIN, 0}};

@@ -2,8 +2,11 @@
 // client (StatsClient, as `ktstats stats` and `watch` use it) through
 // serve's socket, against the same client straight to a VMM's socket; both
 // reach ktstats-relay behind a stand-in VMM (tests/support/vmm_bridge) and
-// the fake scheduler, timed interleaved in one run. Then serve's resident
-// memory with 16 VMs configured. Prints Markdown tables for
+// the fake scheduler, timed interleaved in one run. Beside them, the same
+// client through a process that only copies bytes, in serve's place (the
+// minimal forwarder of bench_bridge, and socat): the floor of any daemon
+// between the client and the VMM. Then serve's resident memory with 16 VMs
+// configured. Prints Markdown tables for
 // docs/PERFORMANCE.md with each target met or missed.
 
 #include <algorithm>
@@ -79,6 +82,16 @@ Process start_serve(const TempDir& dir, const std::vector<std::pair<std::string,
   return serve;
 }
 
+// A process in serve's place that copies bytes between the client and a
+// VMM's socket: `listening` is what it logs once its socket is there.
+Process start_copier(std::vector<std::string> argv, std::string_view listening) {
+  auto copier = Process::spawn(argv);
+  const bool ready = listening.empty() ? copier.read_line().value_or("") == "ready"
+                                       : copier.wait_for_stderr(listening, std::chrono::seconds(10));
+  if (!ready) fail(argv.front() + " did not start: " + copier.stderr_text());
+  return copier;
+}
+
 // ktstats' own client on an endpoint, its round trips timed.
 struct Timed {
   std::string name;
@@ -119,21 +132,35 @@ void round_trip(const Config& config, const TempDir& dir, const cli::Interrupt& 
   auto scheduler = start_scheduler(dir / "sched");
   StandInVm straight(dir, "straight", dir / "sched");
   StandInVm served(dir, "served", dir / "sched");
+  StandInVm forwarded(dir, "forwarded", dir / "sched");
+  StandInVm socat_vm(dir, "socat", dir / "sched");
   auto serve = start_serve(dir, {{"vm1", &served}});
+  auto forwarder = start_copier({BENCH_FORWARDER, "--listen", dir / "forwarder", forwarded.vmm_socket}, "");
+  auto socat = start_copier({"/usr/bin/socat", "-d", "-d", "UNIX-LISTEN:" + (dir / "socat"), "UNIX-CONNECT:" + socat_vm.vmm_socket},
+                            "listening on");
   ::setenv(cli::kServeRuntimeDirVariable, (dir / "run").c_str(), 1);
   Timed a = open_client("straight to the VMM socket", "unix:" + straight.vmm_socket, interrupt);
   Timed b = open_client("through serve", "vm:vm1", interrupt);
-  for (auto* timed : {&a, &b}) {
+  Timed c = open_client("through the minimal forwarder", "unix:" + (dir / "forwarder"), interrupt);
+  Timed d = open_client("through socat", "unix:" + (dir / "socat"), interrupt);
+  for (auto* timed : {&a, &b, &c, &d}) {
     for (int i = 0; i < 200; ++i) ask(*timed);
   }
-  time_interleaved({&a, &b}, config.requests, config.rounds);
+  time_interleaved({&a, &b, &c, &d}, config.requests, config.rounds);
   const auto sa = summarize(a.samples);
   const auto sb = summarize(b.samples);
+  const auto sc = summarize(c.samples);
+  const auto sd = summarize(d.samples);
   std::printf("## serve 1. 64 B round trip, ktstats' own client (µs, median / p99)\n\n");
-  std::printf("| straight to the VMM socket (a) | through serve (b) | (b)/(a) median | (b)/(a) p99 | "
-              "requests each | target |\n|---|---|---|---|---|---|\n");
-  std::printf("| %.1f / %.1f | %.1f / %.1f | %.2f | %.2f | %zu | (b) <= 1.15 (a) median: %s |\n\n", sa.median,
-              sa.p99, sb.median, sb.p99, sb.median / sa.median, sb.p99 / sa.p99, sb.count,
+  std::printf("In serve's place: (c) a process that only copies bytes (bench_forwarder --listen), "
+              "(d) socat.\n\n");
+  std::printf("| straight to the VMM socket (a) | through serve (b) | minimal forwarder (c) | socat (d) | "
+              "(b)/(a) median | (b)/(a) p99 | (c)/(a) median | (b)/(c) median | (b)/(c) p99 | requests each | "
+              "target |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.2f | %.2f | %.2f | %.2f | %.2f | %zu | "
+              "(b) <= 1.15 (a) median: %s |\n\n",
+              sa.median, sa.p99, sb.median, sb.p99, sc.median, sc.p99, sd.median, sd.p99, sb.median / sa.median,
+              sb.p99 / sa.p99, sc.median / sa.median, sb.median / sc.median, sb.p99 / sc.p99, sb.count,
               verdict(sb.median <= 1.15 * sa.median));
 }
 
