@@ -19,6 +19,10 @@ ktstats_require(boost_headers libboost-json1.81-dev 1.81 CONFIG)
 ktstats_require(spdlog libspdlog-dev CONFIG)
 ktstats_require(fmt libfmt-dev CONFIG)
 ktstats_require(CLI11 libcli11-dev CONFIG)
+# The /metrics endpoint: TLS (OpenSSL), its web config file (YAML), bcrypt
+# hashes (libcrypt, which has no CMake package: linked by name).
+ktstats_require(OpenSSL libssl-dev)
+ktstats_require(yaml-cpp libyaml-cpp-dev CONFIG)
 if(KTSTATS_BUILD_TESTS)
   ktstats_require(GTest "googletest libgtest-dev" CONFIG)
 endif()

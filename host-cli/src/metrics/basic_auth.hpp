@@ -1,0 +1,56 @@
+#pragma once
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ktstats::metrics {
+
+// Standard base64 (RFC 4648, with padding, no whitespace); nullopt for
+// anything else.
+std::optional<std::string> decode_base64(std::string_view text);
+
+struct BasicCredentials {
+  std::string user;
+  std::string password;
+};
+
+// The credentials of an Authorization header's value, "Basic BASE64" (the
+// scheme in any case, RFC 7617): user and password split at the first ':'.
+// nullopt for another scheme or a malformed value.
+std::optional<BasicCredentials> parse_basic_authorization(std::string_view header);
+
+// "$2a$", "$2b$" or "$2y$", a two-digit cost, '$' and 53 characters.
+bool is_bcrypt_hash(std::string_view hash);
+
+// The users of a web config and their bcrypt hashes. A check costs one
+// bcrypt computation whether or not the user exists (an unknown user's is
+// made against a dummy hash of the highest cost configured), so the answer
+// time does not tell which names exist. A password found right is
+// remembered (its SHA-256, per user), so a scraper repeating it does not
+// pay bcrypt's cost on every scrape.
+class BasicAuth {
+ public:
+  explicit BasicAuth(std::map<std::string, std::string> users);
+
+  // Whether the Authorization header's value names a user and their
+  // password; false for a missing (empty) or malformed one.
+  bool check(std::string_view authorization) const;
+
+ private:
+  using Digest = std::array<unsigned char, 32>;
+
+  std::map<std::string, std::string> users_;
+  std::string dummy_hash_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, Digest> verified_;
+};
+
+// Whether password hashes to hash (bcrypt, via libcrypt), compared in
+// constant time.
+bool bcrypt_matches(std::string_view password, const std::string& hash);
+
+}  // namespace ktstats::metrics

@@ -1,0 +1,452 @@
+// The only translation unit with Boost.Beast and Asio's TLS: they are slow to
+// compile. One session class template serves plain and TLS connections.
+#include "metrics/http_server.hpp"
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <type_traits>
+#include <unordered_map>
+
+#include "ktstats/terminal_text.hpp"
+#include "metrics/basic_auth.hpp"
+
+namespace ktstats::metrics {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// Routes take GET and HEAD: a body is never needed, one over this is 413.
+constexpr std::size_t kMaxBodyBytes = 4096;
+// What is read and thrown away after an error answer before closing, so
+// that the close does not reset the connection (and lose the answer)
+// while the client's request is still arriving.
+constexpr std::size_t kMaxDrainBytes = 64 * 1024;
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void close() = 0;
+};
+
+// What the acceptor and every session share; sessions hold it, so it
+// outlives the HttpServer object while their handlers are pending.
+struct Shared {
+  explicit Shared(asio::io_context& io) : acceptor(io), retry_timer(io) {}
+
+  HttpLimits limits;
+  std::map<std::string, Route, std::less<>> routes;
+  std::optional<BasicAuth> auth;
+  std::unique_ptr<asio::ssl::context> tls;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry_timer;
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
+  bool stopped = false;
+};
+
+std::string_view reason_text(unsigned status) {
+  return http::obsolete_reason(static_cast<http::status>(status));
+}
+
+// A header's value with the characters a log must not carry escaped.
+std::string for_log(std::string_view text) { return escape_for_terminal(text, 200); }
+
+std::optional<std::chrono::milliseconds> parse_scrape_timeout(std::string_view text) {
+  double seconds = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(seconds) ||
+      seconds <= 0 || seconds > 86'400) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(std::max<long long>(1, std::llround(seconds * 1000)));
+}
+
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+ public:
+  Session(std::shared_ptr<Shared> shared, Stream stream, bool refuse, std::string peer)
+      : shared_(std::move(shared)),
+        stream_(std::move(stream)),
+        buffer_(shared_->limits.max_header_bytes + kMaxBodyBytes + 4096),
+        refuse_(refuse),
+        peer_(std::move(peer)) {}
+
+  ~Session() override { shared_->sessions.erase(this); }
+
+  void start() {
+    shared_->sessions.emplace(this, this->weak_from_this());
+    if constexpr (kTls) {
+      lowest().expires_after(shared_->limits.request_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code error) {
+                                if (error) {
+                                  spdlog::debug("metrics: {}: TLS handshake: {}", self->peer_,
+                                                for_log(error.message()));
+                                  return self->close();
+                                }
+                                self->read_request();
+                              });
+    } else {
+      read_request();
+    }
+  }
+
+  void close() override {
+    closed_ = true;
+    lowest().close();
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // A kept-alive connection waits idle_timeout for the next request's first
+  // bytes, then request_timeout for the whole of it.
+  void wait_for_next_request() {
+    if (buffer_.size() > 0) return read_request();
+    lowest().expires_after(shared_->limits.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        [self = this->shared_from_this()](beast::error_code error, std::size_t size) {
+          if (error) {
+            if (error == beast::error::timeout) {
+              spdlog::debug("metrics: {}: idle, closed", self->peer_);
+            }
+            return self->close();
+          }
+          self->buffer_.commit(size);
+          self->read_request();
+        });
+  }
+
+  void read_request() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->limits.max_header_bytes));
+    parser_->body_limit(kMaxBodyBytes);
+    lowest().expires_after(shared_->limits.request_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code error, std::size_t) {
+                       self->on_read(error);
+                     });
+  }
+
+  void on_read(beast::error_code error) {
+    if (!error) return handle(parser_->get());
+    if (error == http::error::header_limit) return answer_error(431, "request headers too large");
+    if (error == http::error::body_limit) return answer_error(413, "request body too large");
+    if (error == beast::error::timeout) {
+      spdlog::debug("metrics: {}: no whole request within the timeout, closed", peer_);
+      return close();
+    }
+    if (error.category() == http::make_error_code(http::error::bad_method).category() &&
+        error != http::error::end_of_stream && error != http::error::partial_message) {
+      spdlog::debug("metrics: {}: bad request: {}", peer_, for_log(error.message()));
+      return answer_error(400, "bad request");
+    }
+    close();
+  }
+
+  void handle(const http::request<http::string_body>& request) {
+    ++request_id_;
+    version_ = request.version();
+    method_ = for_log(request.method_string());
+    target_ = for_log(request.target());
+    const bool keep_alive = request.keep_alive();
+    if (refuse_) return answer_error(503, "too many connections");
+    if (shared_->auth && !shared_->auth->check(request[http::field::authorization])) {
+      return answer(HttpResponse{401, "text/plain; charset=utf-8", "401 Unauthorized\n"}, false,
+                    keep_alive, {{http::field::www_authenticate, "Basic realm=\"ktstats\""}});
+    }
+    const std::string_view target = request.target();
+    if (target.empty() || target.front() != '/') return answer_error(400, "bad request target");
+    const auto question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const auto route = shared_->routes.find(path);
+    if (route == shared_->routes.end()) return answer_simple(404, keep_alive);
+    const bool head = request.method() == http::verb::head;
+    if (request.method() != http::verb::get && !head) {
+      return answer(HttpResponse{405, "text/plain; charset=utf-8", "405 Method Not Allowed\n"},
+                    false, keep_alive, {{http::field::allow, "GET, HEAD"}});
+    }
+    HttpRequest routed;
+    routed.head = head;
+    routed.path = std::string(path);
+    if (question != std::string_view::npos) routed.query = std::string(target.substr(question + 1));
+    routed.accept = std::string(request[http::field::accept]);
+    routed.scrape_timeout = parse_scrape_timeout(request["X-Prometheus-Scrape-Timeout-Seconds"]);
+    route->second(routed, [self = this->shared_from_this(), id = request_id_, head,
+                           keep_alive](HttpResponse response) {
+      if (self->closed_ || id != self->request_id_ || self->answered_ == id) return;
+      self->answer(std::move(response), head, keep_alive, {});
+    });
+  }
+
+  void answer_simple(unsigned status, bool keep_alive) {
+    answer(HttpResponse{status, "text/plain; charset=utf-8",
+                        std::to_string(status) + " " + std::string(reason_text(status)) + "\n"},
+           false, keep_alive, {});
+  }
+
+  // An answer after which the connection is closed: the request was not
+  // read whole, or may not be.
+  void answer_error(unsigned status, std::string_view why) {
+    if (request_id_ == answered_) {  // no request parsed: nothing to log it by
+      ++request_id_;
+      version_ = 11;
+      method_ = "-";
+      target_ = "-";
+    }
+    spdlog::debug("metrics: {}: {}", peer_, why);
+    answer_simple(status, false);
+  }
+
+  void answer(HttpResponse response, bool head, bool keep_alive,
+              std::initializer_list<std::pair<http::field, std::string_view>> headers) {
+    answered_ = request_id_;
+    if (response.status < 100 || response.status > 999) response.status = 500;
+    spdlog::debug("metrics: {} {} {} -> {}", peer_, method_, target_, response.status);
+    response_ = {};
+    response_.version(version_);
+    response_.result(response.status);
+    response_.set(http::field::server, "ktstats");
+    if (!response.content_type.empty()) response_.set(http::field::content_type, response.content_type);
+    for (const auto& [field, value] : headers) response_.set(field, value);
+    response_.keep_alive(keep_alive);
+    response_.content_length(response.body.size());
+    if (!head) response_.body() = std::move(response.body);
+    lowest().expires_after(shared_->limits.request_timeout);
+    http::async_write(stream_, response_,
+                      [self = this->shared_from_this(), keep_alive](beast::error_code error,
+                                                                    std::size_t) {
+                        if (error) return self->close();
+                        if (keep_alive && !self->closed_) return self->wait_for_next_request();
+                        self->finish();
+                      });
+  }
+
+  // The answer is out: close, first letting the client's bytes in flight
+  // arrive (plain) or saying close_notify (TLS), both within the timeout.
+  void finish() {
+    lowest().expires_after(shared_->limits.request_timeout);
+    if constexpr (kTls) {
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->close(); });
+    } else {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      drain();
+    }
+  }
+
+  void drain() {
+    lowest().async_read_some(
+        asio::buffer(drain_buffer_),
+        [self = this->shared_from_this()](beast::error_code error, std::size_t size) {
+          self->drained_ += size;
+          if (error || self->drained_ > kMaxDrainBytes) return self->close();
+          self->drain();
+        });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  const bool refuse_;
+  const std::string peer_;
+  bool closed_ = false;
+  std::uint64_t request_id_ = 0;
+  std::uint64_t answered_ = 0;
+  unsigned version_ = 11;
+  std::string method_;
+  std::string target_;
+  std::size_t drained_ = 0;
+  std::array<char, 4096> drain_buffer_{};
+};
+
+void accept_next(const std::shared_ptr<Shared>& shared);
+
+void start_session(const std::shared_ptr<Shared>& shared, tcp::socket socket) {
+  beast::error_code error;
+  const auto remote = socket.remote_endpoint(error);
+  std::string peer = error ? std::string("?") : remote.address().to_string() + ":" +
+                                                    std::to_string(remote.port());
+  const std::size_t open = shared->sessions.size();
+  const std::size_t max = shared->limits.max_connections;
+  if (open >= 2 * max) {
+    // Past twice the limit even the 503 is not afforded: closed at once.
+    spdlog::debug("metrics: {}: {} connections open, closed at once", peer, open);
+    return;
+  }
+  const bool refuse = open >= max;
+  beast::tcp_stream stream(std::move(socket));
+  if (shared->tls) {
+    using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+    std::make_shared<Session<TlsStream>>(shared, TlsStream(std::move(stream), *shared->tls), refuse,
+                                         std::move(peer))
+        ->start();
+  } else {
+    std::make_shared<Session<beast::tcp_stream>>(shared, std::move(stream), refuse, std::move(peer))
+        ->start();
+  }
+}
+
+void accept_next(const std::shared_ptr<Shared>& shared) {
+  shared->acceptor.async_accept([shared](beast::error_code error, tcp::socket socket) {
+    if (shared->stopped) return;
+    if (!error) {
+      start_session(shared, std::move(socket));
+      return accept_next(shared);
+    }
+    // Out of descriptors, say: try again a little later rather than spin.
+    spdlog::warn("metrics: accepting a connection: {}", for_log(error.message()));
+    shared->retry_timer.expires_after(kAcceptRetry);
+    shared->retry_timer.async_wait([shared](beast::error_code waited) {
+      if (!waited && !shared->stopped) accept_next(shared);
+    });
+  });
+}
+
+Result<tcp::endpoint> parse_listen(asio::io_context& io, const std::string& listen) {
+  const auto bad = [&](std::string why) -> Error {
+    return Transport{"metrics: listen address '" + for_log(listen) + "': " + std::move(why)};
+  };
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return bad("not HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  const std::string port_text = listen.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return bad("an IPv6 address goes in brackets: [ADDRESS]:PORT");
+  }
+  if (host.empty()) return bad("no host (0.0.0.0 or [::] for every address)");
+  unsigned port = 0;
+  const auto [end, parse_error] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || parse_error != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535) {
+    return bad("the port is not a number from 0 to 65535");
+  }
+  beast::error_code error;
+  tcp::resolver resolver(io);
+  const auto found = resolver.resolve(host, port_text, tcp::resolver::numeric_service, error);
+  if (error || found.empty()) return bad("the host cannot be resolved: " + for_log(error.message()));
+  return found.begin()->endpoint();
+}
+
+int openssl_version(TlsVersion version) {
+  return version == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+}
+
+Result<std::unique_ptr<asio::ssl::context>> make_tls_context(const TlsServerConfig& config) {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(context->native_handle(), openssl_version(config.min_version));
+  if (config.max_version) {
+    SSL_CTX_set_max_proto_version(context->native_handle(), openssl_version(*config.max_version));
+  }
+  beast::error_code error;
+  const auto failed = [&](const std::string& what) -> Error {
+    return Transport{"metrics: TLS: " + what + ": " + for_log(error.message())};
+  };
+  if (context->use_certificate_chain_file(config.cert_file, error)) {
+    return failed("cert_file " + for_log(config.cert_file));
+  }
+  if (context->use_private_key_file(config.key_file, asio::ssl::context::pem, error)) {
+    return failed("key_file " + for_log(config.key_file));
+  }
+  if (config.client_ca_file) {
+    if (context->load_verify_file(*config.client_ca_file, error)) {
+      return failed("client_ca_file " + for_log(*config.client_ca_file));
+    }
+  }
+  if (config.client_auth == ClientAuth::kRequireAndVerify) {
+    context->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  return context;
+}
+
+class Server final : public HttpServer {
+ public:
+  explicit Server(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+  void add_route(std::string path, Route route) override {
+    shared_->routes.insert_or_assign(std::move(path), std::move(route));
+  }
+
+  std::string local_address() const override {
+    beast::error_code error;
+    const auto endpoint = shared_->acceptor.local_endpoint(error);
+    if (error) return {};
+    const auto address = endpoint.address();
+    const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    return host + ":" + std::to_string(endpoint.port());
+  }
+
+  void stop() override {
+    shared_->stopped = true;
+    beast::error_code ignored;
+    shared_->acceptor.close(ignored);
+    shared_->retry_timer.cancel();
+    // Copied first: a session closed may be destroyed, and leave the map.
+    std::vector<std::weak_ptr<SessionBase>> sessions;
+    for (const auto& [raw, session] : shared_->sessions) sessions.push_back(session);
+    for (const auto& weak : sessions) {
+      if (auto session = weak.lock()) session->close();
+    }
+  }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::create(asio::io_context& io,
+                                                       const HttpServerOptions& options) {
+  auto shared = std::make_shared<Shared>(io);
+  shared->limits = options.limits;
+  if (shared->limits.max_connections == 0) shared->limits.max_connections = 1;
+  if (options.web) {
+    if (options.web->tls) {
+      auto context = make_tls_context(*options.web->tls);
+      if (!context) return std::move(context).error();
+      shared->tls = std::move(*context);
+    }
+    if (!options.web->basic_auth_users.empty()) shared->auth.emplace(options.web->basic_auth_users);
+  }
+  auto endpoint = parse_listen(io, options.listen);
+  if (!endpoint) return std::move(endpoint).error();
+  beast::error_code error;
+  const std::string where = "metrics: listening on " + for_log(options.listen);
+  if (shared->acceptor.open(endpoint->protocol(), error) ||
+      shared->acceptor.set_option(asio::socket_base::reuse_address(true), error) ||
+      shared->acceptor.bind(*endpoint, error) ||
+      shared->acceptor.listen(asio::socket_base::max_listen_connections, error)) {
+    return Transport{where, error.value()};
+  }
+  accept_next(shared);
+  return std::unique_ptr<HttpServer>(std::make_unique<Server>(std::move(shared)));
+}
+
+}  // namespace ktstats::metrics

@@ -1,0 +1,75 @@
+// The Authorization header's parser, base64, and bcrypt checks.
+#include "metrics/basic_auth.hpp"
+
+#include <gtest/gtest.h>
+
+#include "test_files.hpp"
+
+namespace ktstats::metrics {
+namespace {
+
+TEST(Base64, DecodesWithPadding) {
+  EXPECT_EQ(decode_base64(""), "");
+  EXPECT_EQ(decode_base64("YQ=="), "a");
+  EXPECT_EQ(decode_base64("YWI="), "ab");
+  EXPECT_EQ(decode_base64("YWJj"), "abc");
+  EXPECT_EQ(decode_base64("YWxpY2U6czNjcmV0"), "alice:s3cret");
+  EXPECT_EQ(decode_base64("+/8A"), std::string("\xfb\xff\x00", 3));
+}
+
+TEST(Base64, RefusesWhatIsNotStandardBase64) {
+  for (const char* bad : {"Y", "YQ", "YQ=", "Y===", "====", "YQ==YQ==", "YW=j", "YW J", "YWJ\n",
+                          "-_8A", "YQ=\x80"}) {
+    EXPECT_FALSE(decode_base64(bad)) << bad;
+  }
+}
+
+TEST(BasicAuthorization, SplitsAtTheFirstColon) {
+  const auto credentials = parse_basic_authorization("Basic YWxpY2U6YTpiOmM=");  // alice:a:b:c
+  ASSERT_TRUE(credentials);
+  EXPECT_EQ(credentials->user, "alice");
+  EXPECT_EQ(credentials->password, "a:b:c");
+  const auto empty = parse_basic_authorization("basic  Og==  ");  // ":", scheme in any case
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->user, "");
+  EXPECT_EQ(empty->password, "");
+}
+
+TEST(BasicAuthorization, RefusesOtherSchemesAndMalformedValues) {
+  for (const char* bad : {"", "Basic", "Basic ", "Bearer YWxpY2U6czNjcmV0", "BasicYWxpY2U6czNjcmV0",
+                          "Basic YWxpY2U=", "Basic YWxpY2U6czNjcmV0!"}) {
+    EXPECT_FALSE(parse_basic_authorization(bad)) << bad;
+  }
+}
+
+TEST(Bcrypt, HashShape) {
+  const std::string hash = testing::bcrypt_hash("pw");
+  EXPECT_TRUE(is_bcrypt_hash(hash)) << hash;
+  std::string other = hash;
+  other.replace(0, 4, "$2y$");
+  EXPECT_TRUE(is_bcrypt_hash(other));
+  other.replace(0, 4, "$1$x");
+  EXPECT_FALSE(is_bcrypt_hash(other));
+  EXPECT_FALSE(is_bcrypt_hash(hash.substr(0, 59)));
+  EXPECT_FALSE(is_bcrypt_hash("$2b$03$" + hash.substr(7)));
+}
+
+TEST(Bcrypt, MatchesOnlyTheRightPassword) {
+  const std::string hash = testing::bcrypt_hash("s3cret");
+  EXPECT_TRUE(bcrypt_matches("s3cret", hash));
+  EXPECT_FALSE(bcrypt_matches("s3cre", hash));
+  EXPECT_FALSE(bcrypt_matches(std::string("s3cret\0x", 8), hash));
+  EXPECT_FALSE(bcrypt_matches("s3cret", "$2b$04$" + std::string(53, '.')));
+}
+
+TEST(BasicAuth, ChecksUsersAndPasswords) {
+  const BasicAuth auth({{"alice", testing::bcrypt_hash("s3cret")}});
+  EXPECT_TRUE(auth.check("Basic YWxpY2U6czNjcmV0"));  // alice:s3cret
+  EXPECT_TRUE(auth.check("Basic YWxpY2U6czNjcmV0"));  // remembered
+  EXPECT_FALSE(auth.check("Basic YWxpY2U6d3Jvbmc="));  // alice:wrong
+  EXPECT_FALSE(auth.check("Basic bWFsbG9yeTpzM2NyZXQ="));  // mallory:s3cret
+  EXPECT_FALSE(auth.check(""));
+}
+
+}  // namespace
+}  // namespace ktstats::metrics
