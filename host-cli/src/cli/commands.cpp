@@ -18,7 +18,6 @@
 #include "ktstats/terminal_text.hpp"
 #include "render/render.hpp"
 #include "client/stats_client.hpp"
-#include "serve/server.hpp"
 
 namespace ktstats::cli {
 namespace {
@@ -48,7 +47,8 @@ class Runner {
       case Command::kRaw: return raw();
       case Command::kWatch: return run_watch(invocation_, interrupt_);
       case Command::kPing: return ping();
-      case Command::kServe: return serve::run_serve(invocation_.serve, interrupt_.fd());
+      // Its own executable's: program_main() hands it over before this.
+      case Command::kServe: return EX_SOFTWARE;
       case Command::kVms: return run_vms(invocation_, interrupt_);
     }
     return EX_SOFTWARE;

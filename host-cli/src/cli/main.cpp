@@ -1,58 +1,6 @@
 // ktstats: reads a sched_ext scheduler's scx_stats statistics, through a
 // VM's console port and the guest's ktstats-relay, or from a local socket.
-#include <sysexits.h>
+#include "cli/program.hpp"
+#include "cli/serve_launcher.hpp"
 
-#include <cstdio>
-
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
-#include "cli/commands.hpp"
-#include "cli/exit_status.hpp"
-#include "client/interrupt.hpp"
-#include "cli/invocation.hpp"
-#include "ktstats/standard_fds.hpp"
-
-namespace {
-
-void setup_logging(const ktstats::cli::Invocation& invocation) {
-  auto logger = spdlog::stderr_logger_st("ktstats");
-  logger->set_pattern("ktstats: %l: %v");
-  if (invocation.quiet) {
-    logger->set_level(spdlog::level::err);
-  } else if (invocation.verbosity >= 2) {
-    logger->set_level(spdlog::level::trace);
-  } else if (invocation.verbosity == 1) {
-    logger->set_level(spdlog::level::debug);
-  } else {
-    logger->set_level(spdlog::level::warn);
-  }
-  spdlog::set_default_logger(std::move(logger));
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  using namespace ktstats::cli;
-  // Before anything opens a descriptor: a socket given number 1 would
-  // receive the output meant for stdout.
-  const auto closed = ktstats::reserve_standard_fds();
-  if (!closed) {
-    std::fprintf(stderr, "ktstats: %s\n", ktstats::describe(closed.error()).c_str());
-    return EX_OSERR;
-  }
-  if (closed->output) {
-    std::fprintf(stderr,
-                 "ktstats: standard output is closed, so the answer could go nowhere; nothing was "
-                 "sent (give ktstats an open stdout: a terminal, a file, a pipe or /dev/null)\n");
-    return EX_IOERR;
-  }
-  const Invocation invocation = parse_invocation(argc, argv);
-  setup_logging(invocation);
-  auto interrupt = Interrupt::install();
-  if (!interrupt) {
-    std::fprintf(stderr, "%s\n", error_line(interrupt.error(), invocation.endpoint).c_str());
-    return EX_OSERR;
-  }
-  return run_command(invocation, *interrupt);
-}
+int main(int argc, char** argv) { return ktstats::cli::program_main(argc, argv, ktstats::cli::exec_serve_daemon); }
