@@ -37,6 +37,7 @@ struct InvocationText {
   std::string raw_line;
   std::vector<std::string> serve_vms;
   std::string request_timeout = "15s";
+  std::string metrics_timeout = "5s";
   std::optional<std::string> vms_runtime_dir;
   bool serve_list = false;
 };
@@ -212,6 +213,16 @@ Invocation parse_invocation(int argc, char** argv) {
                     "Longest wait for the VM's answer (above the relay's own 10s)")
       ->type_name("DURATION")
       ->capture_default_str();
+  serve->add_option("--metrics-listen", invocation.serve.metrics_listen,
+                    "Serve every VM's stats for Prometheus at http://ADDRESS/metrics (off by default)")
+      ->type_name("HOST:PORT");
+  serve->add_option("--metrics-web-config", invocation.serve.metrics_web_config,
+                    "TLS and basic auth of /metrics (Prometheus exporter-toolkit's web config, YAML)")
+      ->type_name("FILE");
+  serve->add_option("--metrics-timeout", text.metrics_timeout,
+                    "Longest fetch of one VM's stats for /metrics (less when Prometheus' timeout is shorter)")
+      ->type_name("DURATION")
+      ->capture_default_str();
 
   auto* vms = app.add_subcommand("vms", "Show the VMs of the running ktstats serve and their state");
   vms->add_option("--runtime-dir", text.vms_runtime_dir,
@@ -269,6 +280,11 @@ Invocation parse_invocation(int argc, char** argv) {
                   "needs VMs to serve: --vm NAME=URI, --config FILE, --discover DIR or --discover-libvirt");
     }
     invocation.serve.request_timeout = positive_duration("--request-timeout", text.request_timeout);
+    invocation.serve.metrics_timeout = positive_duration("--metrics-timeout", text.metrics_timeout);
+    if (invocation.serve.metrics_listen) {
+      std::string why;
+      if (!serve::is_listen_address(*invocation.serve.metrics_listen, &why)) usage_error("--metrics-listen", why);
+    }
     invocation.serve.verbosity = invocation.verbosity;
     invocation.serve.quiet = invocation.quiet;
     return invocation;

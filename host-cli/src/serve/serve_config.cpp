@@ -36,9 +36,21 @@ std::optional<ServeConfig> load_serve_config(const std::string& path, std::strin
       (key.str() == "discover" ? config.discover : config.discover_libvirt) = directory->get();
       continue;
     }
+    if (key.str() == "metrics_listen" || key.str() == "metrics_web_config") {
+      const auto* text = node.as_string();
+      if (text == nullptr || text->get().empty()) {
+        *why = where(path, node.source()) + ": '" + std::string(key.str()) +
+               (key.str() == "metrics_listen" ? "' is not an address (a string, HOST:PORT)"
+                                              : "' is not a file's path (a string)");
+        return std::nullopt;
+      }
+      (key.str() == "metrics_listen" ? config.metrics_listen : config.metrics_web_config) = text->get();
+      continue;
+    }
     if (key.str() != "vms") {
       *why = where(path, node.source()) + ": unknown key '" + escape_for_terminal(key.str(), 100) +
-             "' (the file holds discover, discover_libvirt and a [vms] table of NAME = \"URI\")";
+             "' (the file holds discover, discover_libvirt, metrics_listen, metrics_web_config and a [vms] "
+             "table of NAME = \"URI\")";
       return std::nullopt;
     }
     const auto* table = node.as_table();

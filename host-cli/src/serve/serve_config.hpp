@@ -12,12 +12,16 @@ namespace ktstats::serve {
 //
 //   discover = "/run/vmm"                                      # optional
 //   discover_libvirt = "/var/lib/libvirt/qemu/channel/target"  # optional
+//   metrics_listen = "127.0.0.1:9477"                          # optional
+//   metrics_web_config = "/etc/ktstats/web.yml"                # optional
 //   [vms]
 //   vm1 = "unix:/run/vm1-stats.sock"
 struct ServeConfig {
   std::vector<VmSpec> vms;
   std::optional<std::string> discover;
   std::optional<std::string> discover_libvirt;
+  std::optional<std::string> metrics_listen;
+  std::optional<std::string> metrics_web_config;
 };
 
 // nullopt and why (FILE:LINE: ...) when the file cannot be read or holds

@@ -37,6 +37,10 @@ struct ServeOptions {
   std::optional<std::string> group;
   std::size_t max_clients = 256;
   std::chrono::milliseconds request_timeout{15'000};
+  // The /metrics endpoint (docs/SERVE.md): off unless an address is given.
+  std::optional<std::string> metrics_listen;      // HOST:PORT, [V6]:PORT
+  std::optional<std::string> metrics_web_config;  // TLS and basic auth
+  std::chrono::milliseconds metrics_timeout{5'000};  // a VM's fetch at most this long
   int verbosity = 0;
   bool quiet = false;
 };
@@ -46,5 +50,9 @@ using cli::kMaxVmNameBytes;
 
 // NAME=URI, or nullopt and why.
 std::optional<VmSpec> parse_vm_spec(std::string_view text, std::string* why);
+
+// Whether text is an address to listen on: HOST:PORT or [IPV6]:PORT, PORT
+// 0 to 65535 (0: any free port); false and why otherwise.
+bool is_listen_address(std::string_view text, std::string* why);
 
 }  // namespace ktstats::serve

@@ -19,6 +19,8 @@
 
 #include "ktstats/errno_text.hpp"
 #include "ktstats/terminal_text.hpp"
+#include "metrics/exporter.hpp"
+#include "serve/control_socket.hpp"
 #include "serve/serve_config.hpp"
 
 namespace ktstats::serve {
@@ -736,6 +738,8 @@ int run_serve(const ServeOptions& options, int stop_fd) {
   std::vector<VmSpec> vms = options.vms;
   std::optional<std::string> discover = options.discover;
   std::optional<std::string> discover_libvirt = options.discover_libvirt;
+  std::optional<std::string> metrics_listen = options.metrics_listen;
+  std::optional<std::string> metrics_web_config = options.metrics_web_config;
   if (options.config) {
     std::string why;
     auto file = load_serve_config(*options.config, &why);
@@ -748,6 +752,13 @@ int run_serve(const ServeOptions& options, int stop_fd) {
     // The command line's directories win over the file's.
     if (!discover) discover = file->discover;
     if (!discover_libvirt) discover_libvirt = file->discover_libvirt;
+    // So do its metrics settings; both are read at start only.
+    if (!metrics_listen) metrics_listen = file->metrics_listen;
+    if (!metrics_web_config) metrics_web_config = file->metrics_web_config;
+    if (std::string bad; metrics_listen && !is_listen_address(*metrics_listen, &bad)) {
+      spdlog::error("serve: {}: metrics_listen: {}", escape_for_terminal(*options.config, 300), bad);
+      return EX_CONFIG;
+    }
   }
   std::vector<DiscoverySource> discovery;
   if (discover) discovery.push_back({DiscoverySource::Kind::kDirectory, *discover});
@@ -757,7 +768,21 @@ int run_serve(const ServeOptions& options, int stop_fd) {
     spdlog::error("serve: {}", describe(server.error()));
     return EX_CANTCREAT;
   }
-  if (auto ran = (*server)->run(); !ran) {
+  // After the server: the exporter reads serve's control socket.
+  std::unique_ptr<metrics::Exporter> exporter;
+  if (metrics_listen) {
+    metrics::ExporterStartError error;
+    exporter = metrics::Exporter::start({*metrics_listen, metrics_web_config, options.metrics_timeout,
+                                         control_socket_path(options.runtime_dir)},
+                                        &error);
+    if (!exporter) {
+      spdlog::error("serve: metrics: {}", error.message);
+      return error.kind == metrics::ExporterStartError::Kind::kWebConfig ? EX_CONFIG : EX_CANTCREAT;
+    }
+  }
+  auto ran = (*server)->run();
+  if (exporter) exporter->stop();
+  if (!ran) {
     spdlog::error("serve: {}", describe(ran.error()));
     return EX_OSERR;
   }

@@ -1,0 +1,433 @@
+#include "metrics/scraper.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/value.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ktstats/limits.hpp"
+#include "ktstats/terminal_text.hpp"
+#include "render/render.hpp"
+#include "render/stats_meta.hpp"
+#include "serve/serve_status.hpp"
+#include "wire/request.hpp"
+#include "wire/response.hpp"
+
+namespace ktstats::metrics {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using UnixSocket = asio::local::stream_protocol::socket;
+using std::chrono::milliseconds;
+
+// serve's status line: 4,096 VMs of a few hundred bytes each fit well.
+constexpr std::size_t kMaxStatusBytes = 16 << 20;
+
+milliseconds remaining(Clock::time_point deadline) {
+  return std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+}
+
+std::string request_line(std::string verb) {
+  // Fixed verbs, no args: encoding cannot fail.
+  auto line = encode_request(Request{std::move(verb), {}});
+  return (line ? *line : std::string()) + "\n";
+}
+
+// Whether a payload is still an instance of the top struct: an object
+// whose every key is one of its fields. A scheduler restarted as another
+// (or another version) sends keys its old schema does not have.
+bool matches_top(const boost::json::value& payload, const cli::StructMeta& top) {
+  const auto* object = payload.if_object();
+  if (object == nullptr) return false;
+  return std::all_of(object->begin(), object->end(),
+                     [&top](const auto& entry) { return top.field(entry.key()) != nullptr; });
+}
+
+// What one fetch of a VM got, handed to every scrape that waited for it.
+struct Fetched {
+  std::optional<ScrapeError> error;
+  std::shared_ptr<const boost::json::value> payload;
+  std::shared_ptr<const cli::StatsMeta> meta;
+  const cli::StructMeta* root = nullptr;
+  double seconds = 0;
+  ErrorCounts errors_total{};
+};
+
+// One VM: a persistent connection to serve's socket for it, carrying one
+// request at a time. Every handler checks `attempt_`: a fetch that ended
+// (answered, timed out, dropped) leaves its handlers stale.
+class VmLink : public std::enable_shared_from_this<VmLink> {
+ public:
+  using Waiter = std::function<void(const Fetched&)>;
+
+  VmLink(asio::io_context& io, std::string name, std::string socket_path)
+      : name_(std::move(name)), socket_path_(std::move(socket_path)), socket_(io), timer_(io) {}
+
+  const std::string& socket_path() const { return socket_path_; }
+
+  // Joins the fetch in flight, or starts one bounded by `limit`.
+  void fetch(milliseconds limit, Waiter waiter) {
+    waiters_.push_back(std::move(waiter));
+    if (in_flight_) return;
+    in_flight_ = true;
+    meta_refetched_ = false;
+    started_ = Clock::now();
+    const auto attempt = ++attempt_;
+    timer_.expires_after(limit);
+    timer_.async_wait([self = shared_from_this(), attempt](const boost::system::error_code& ec) {
+      if (ec || attempt != self->attempt_) return;
+      self->fail(ScrapeError::kTimeout, true);
+    });
+    if (!socket_.is_open()) return connect();
+    if (!meta_) return ask_meta();
+    ask_stats();
+  }
+
+  // The VM is gone from serve (or the exporter stops): its connection is
+  // closed and a fetch in flight ends as unreachable.
+  void drop(bool answer_waiters) {
+    if (!answer_waiters) waiters_.clear();
+    if (in_flight_) {
+      fail(ScrapeError::kUnreachable, true);
+    } else {
+      close();
+    }
+    timer_.cancel();
+  }
+
+ private:
+  void connect() {
+    asio::local::stream_protocol::endpoint endpoint;
+    try {
+      endpoint = asio::local::stream_protocol::endpoint(socket_path_);
+    } catch (const boost::system::system_error&) {
+      return fail(ScrapeError::kUnreachable, true);  // a path too long for a socket address
+    }
+    socket_.async_connect(endpoint, [self = shared_from_this(), attempt = attempt_](
+                                        const boost::system::error_code& ec) {
+      if (attempt != self->attempt_) return;
+      if (ec) return self->fail(ScrapeError::kUnreachable, true);
+      self->ask_meta();
+    });
+  }
+
+  void ask_meta() {
+    ask(request_line("stats_meta"), [this](std::string_view line) {
+      if (is_error_answer(line)) return fail(ScrapeError::kErrorAnswer, false);
+      auto payload = decode_resp_payload(line);
+      if (!payload) return fail(ScrapeError::kProtocol, true);
+      auto meta = cli::parse_stats_meta(*payload);
+      if (!meta || !meta->top()) {
+        spdlog::warn("metrics: {}: stats_meta is not a schema with a top struct", escape_for_terminal(name_, 100));
+        return fail(ScrapeError::kProtocol, true);
+      }
+      meta_ = std::make_shared<const cli::StatsMeta>(std::move(*meta));
+      ask_stats();
+    });
+  }
+
+  void ask_stats() {
+    ask(request_line("stats"), [this](std::string_view line) {
+      if (is_error_answer(line)) return fail(ScrapeError::kErrorAnswer, false);
+      auto payload = decode_resp_payload(line);
+      if (!payload) return fail(ScrapeError::kProtocol, true);
+      const cli::StructMeta* top = *meta_->top();
+      if (!matches_top(*payload, *top) && !meta_refetched_) {
+        // The scheduler may have changed under the same session: its
+        // schema again, once; the answer after that is taken as it is.
+        meta_refetched_ = true;
+        meta_.reset();
+        return ask_meta();
+      }
+      Fetched fetched;
+      fetched.payload = std::make_shared<const boost::json::value>(std::move(*payload));
+      fetched.meta = meta_;
+      fetched.root = top;
+      finish(std::move(fetched));
+    });
+  }
+
+  // Writes a request line, reads the answer line, gives it to on_line.
+  template <typename OnLine>
+  void ask(std::string line, OnLine on_line) {
+    output_ = std::move(line);
+    asio::async_write(socket_, asio::buffer(output_),
+                      [self = shared_from_this(), attempt = attempt_, on_line](
+                          const boost::system::error_code& ec, std::size_t) {
+                        if (attempt != self->attempt_) return;
+                        if (ec) return self->fail(ScrapeError::kUnreachable, true);
+                        self->read_line(on_line);
+                      });
+  }
+
+  template <typename OnLine>
+  void read_line(OnLine on_line) {
+    asio::async_read_until(
+        socket_, asio::dynamic_buffer(input_, kMaxLineBytes), '\n',
+        [self = shared_from_this(), attempt = attempt_, on_line](const boost::system::error_code& ec,
+                                                                 std::size_t size) {
+          if (attempt != self->attempt_) return;
+          if (ec == asio::error::not_found) return self->fail(ScrapeError::kOversize, true);
+          if (ec) return self->fail(ScrapeError::kUnreachable, true);
+          const std::string line = self->input_.substr(0, size - 1);
+          self->input_.erase(0, size);
+          on_line(line);
+        });
+  }
+
+  // After an error answer the connection is sound, but the scheduler may
+  // have restarted: its schema is asked again. Any other failure leaves
+  // the stream in an unknown state: the connection is closed, and the next
+  // fetch connects again (and asks the schema).
+  void fail(ScrapeError error, bool close_connection) {
+    if (close_connection) close();
+    meta_.reset();
+    ++errors_total_[static_cast<std::size_t>(error)];
+    Fetched fetched;
+    fetched.error = error;
+    finish(std::move(fetched));
+  }
+
+  void finish(Fetched fetched) {
+    in_flight_ = false;
+    ++attempt_;
+    timer_.cancel();
+    fetched.seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+    fetched.errors_total = errors_total_;
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto& waiter : waiters) waiter(fetched);
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    input_.clear();
+    meta_.reset();
+  }
+
+  std::string name_;
+  std::string socket_path_;
+  UnixSocket socket_;
+  asio::steady_timer timer_;
+  std::string output_;
+  std::string input_;
+  std::shared_ptr<const cli::StatsMeta> meta_;
+  bool in_flight_ = false;
+  bool meta_refetched_ = false;
+  std::uint64_t attempt_ = 0;
+  Clock::time_point started_;
+  std::vector<Waiter> waiters_;
+  ErrorCounts errors_total_{};
+};
+
+// One read of serve's control socket, shared by every caller that asks
+// while it is in flight.
+class StatusReader : public std::enable_shared_from_this<StatusReader> {
+ public:
+  using Waiter = std::function<void(std::optional<serve::ServeStatus>)>;
+
+  StatusReader(asio::io_context& io, std::string path) : path_(std::move(path)), socket_(io), timer_(io) {}
+
+  void read(milliseconds limit, Waiter waiter) {
+    waiters_.push_back(std::move(waiter));
+    if (in_flight_) return;
+    in_flight_ = true;
+    const auto attempt = ++attempt_;
+    input_.clear();
+    timer_.expires_after(limit);
+    timer_.async_wait([self = shared_from_this(), attempt](const boost::system::error_code& ec) {
+      if (ec || attempt != self->attempt_) return;
+      self->finish(std::nullopt, "no answer in time");
+    });
+    asio::local::stream_protocol::endpoint endpoint;
+    try {
+      endpoint = asio::local::stream_protocol::endpoint(path_);
+    } catch (const boost::system::system_error& error) {
+      return finish(std::nullopt, error.code().message());
+    }
+    socket_.async_connect(endpoint, [self = shared_from_this(), attempt](const boost::system::error_code& ec) {
+      if (attempt != self->attempt_) return;
+      if (ec) return self->finish(std::nullopt, ec.message());
+      asio::async_read_until(
+          self->socket_, asio::dynamic_buffer(self->input_, kMaxStatusBytes), '\n',
+          [self, attempt](const boost::system::error_code& read_error, std::size_t size) {
+            if (attempt != self->attempt_) return;
+            if (read_error) return self->finish(std::nullopt, read_error.message());
+            auto status = serve::decode_status(std::string_view(self->input_).substr(0, size - 1));
+            if (!status) return self->finish(std::nullopt, describe(status.error()));
+            self->finish(std::move(*status), "");
+          });
+    });
+  }
+
+  void stop() {
+    waiters_.clear();
+    ++attempt_;
+    in_flight_ = false;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    timer_.cancel();
+  }
+
+ private:
+  void finish(std::optional<serve::ServeStatus> status, const std::string& why) {
+    if (!status) spdlog::warn("metrics: serve's status from {}: {}", escape_for_terminal(path_, 300), why);
+    in_flight_ = false;
+    ++attempt_;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    timer_.cancel();
+    input_.clear();
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto& waiter : waiters) waiter(status);
+  }
+
+  std::string path_;
+  UnixSocket socket_;
+  asio::steady_timer timer_;
+  std::string input_;
+  bool in_flight_ = false;
+  std::uint64_t attempt_ = 0;
+  std::vector<Waiter> waiters_;
+};
+
+}  // namespace
+
+class Scraper::Impl : public std::enable_shared_from_this<Scraper::Impl> {
+ public:
+  Impl(asio::io_context& io, ScraperOptions options)
+      : io_(io), options_(std::move(options)),
+        status_(std::make_shared<StatusReader>(io, options_.control_socket)) {}
+
+  void scrape(std::optional<milliseconds> budget, std::function<void(ScrapeResult)> done) {
+    if (stopped_) return;
+    const milliseconds limit = budget ? std::min(options_.timeout, *budget) : options_.timeout;
+    const auto deadline = Clock::now() + limit;
+    status_->read(limit, [self = shared_from_this(), deadline,
+                          done = std::move(done)](std::optional<serve::ServeStatus> status) mutable {
+      if (!status) return done(std::nullopt);
+      self->fetch_all(std::move(status->vms), deadline, std::move(done));
+    });
+  }
+
+  void status(std::function<void(StatusResult)> done) {
+    if (stopped_) return;
+    status_->read(options_.timeout, [done = std::move(done)](std::optional<serve::ServeStatus> status) {
+      if (!status) return done(std::nullopt);
+      std::vector<VmRow> rows;
+      for (const auto& vm : status->vms) {
+        rows.push_back({vm.name, std::string(serve::state_name(vm.state)), vm.relay_version});
+      }
+      done(std::move(rows));
+    });
+  }
+
+  void stop() {
+    stopped_ = true;
+    status_->stop();
+    for (auto& [name, link] : links_) link->drop(false);
+    links_.clear();
+  }
+
+ private:
+  struct Gather {
+    std::vector<VmOutcome> outcomes;
+    std::size_t remaining = 0;
+    std::function<void(ScrapeResult)> done;
+  };
+
+  void fetch_all(std::vector<serve::VmStatus> vms, Clock::time_point deadline,
+                 std::function<void(ScrapeResult)> done) {
+    if (stopped_) return;
+    if (vms.size() > options_.max_vms) {
+      if (!warned_max_vms_) {
+        spdlog::warn("metrics: serve has {} VMs: the first {} are scraped", vms.size(), options_.max_vms);
+        warned_max_vms_ = true;
+      }
+      vms.resize(options_.max_vms);
+    }
+    keep_only(vms);
+    auto gather = std::make_shared<Gather>();
+    gather->done = std::move(done);
+    gather->remaining = vms.size();
+    gather->outcomes.resize(vms.size());
+    if (vms.empty()) return gather->done(std::move(gather->outcomes));
+    const milliseconds limit = remaining(deadline);
+    for (std::size_t i = 0; i < vms.size(); ++i) {
+      auto& outcome = gather->outcomes[i];
+      outcome.name = vms[i].name;
+      outcome.state = serve::state_name(vms[i].state);
+      outcome.relay_version = vms[i].relay_version;
+      link_for(vms[i])->fetch(limit, [gather, i](const Fetched& fetched) {
+        auto& outcome = gather->outcomes[i];
+        outcome.error = fetched.error;
+        outcome.payload = fetched.payload;
+        outcome.meta = fetched.meta;
+        outcome.root = fetched.root;
+        outcome.duration_seconds = fetched.seconds;
+        outcome.errors_total = fetched.errors_total;
+        if (--gather->remaining == 0) gather->done(std::move(gather->outcomes));
+      });
+    }
+  }
+
+  // The VMs no longer in serve's status: their connections closed, their
+  // links dropped.
+  void keep_only(const std::vector<serve::VmStatus>& vms) {
+    std::set<std::string, std::less<>> names;
+    for (const auto& vm : vms) names.insert(vm.name);
+    for (auto it = links_.begin(); it != links_.end();) {
+      if (names.contains(it->first)) {
+        ++it;
+        continue;
+      }
+      it->second->drop(true);
+      it = links_.erase(it);
+    }
+  }
+
+  std::shared_ptr<VmLink> link_for(const serve::VmStatus& vm) {
+    auto& link = links_[vm.name];
+    // A VM served again at another socket is a new VM.
+    if (link && link->socket_path() != vm.socket) {
+      link->drop(true);
+      link.reset();
+    }
+    if (!link) link = std::make_shared<VmLink>(io_, vm.name, vm.socket);
+    return link;
+  }
+
+  asio::io_context& io_;
+  ScraperOptions options_;
+  std::shared_ptr<StatusReader> status_;
+  std::map<std::string, std::shared_ptr<VmLink>, std::less<>> links_;
+  bool stopped_ = false;
+  bool warned_max_vms_ = false;
+};
+
+Scraper::Scraper(asio::io_context& io, ScraperOptions options)
+    : impl_(std::make_shared<Impl>(io, std::move(options))) {}
+
+Scraper::~Scraper() { impl_->stop(); }
+
+void Scraper::scrape(std::optional<milliseconds> budget, std::function<void(ScrapeResult)> done) {
+  impl_->scrape(budget, std::move(done));
+}
+
+void Scraper::status(std::function<void(StatusResult)> done) { impl_->status(std::move(done)); }
+
+void Scraper::stop() { impl_->stop(); }
+
+}  // namespace ktstats::metrics
