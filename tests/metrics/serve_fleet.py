@@ -28,7 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 SKIPPED = 77
 # serve's line saying where /metrics listens: the address in a line that
 # mentions metrics.
-METRICS_ADDRESS = re.compile(r"(?:https?://)?(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):(\d+)")
+METRICS_ADDRESS = re.compile(r"(?:https?://)?(?<![\d.])(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):(\d+)")
 
 _groups = set()
 
@@ -276,7 +276,7 @@ class Fleet:
             self.exporter = StandInExporter(self)
             self.metrics_url = f"http://127.0.0.1:{self.exporter.port}/metrics"
         else:
-            match = self.serve.wait_for("stderr", r"(?i)metrics.*" + METRICS_ADDRESS.pattern,
+            match = self.serve.wait_for("stderr", r"(?i)metrics.*?" + METRICS_ADDRESS.pattern,
                                         self.deadline)
             self.metrics_url = f"http://{match[1]}:{match[2]}/metrics"
 
