@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -418,10 +419,17 @@ struct TlsResult {
 
 // A request over TLS, verifying the server's certificate against ca_file
 // for the name localhost.
-TlsResult tls_exchange(int port, const std::string& ca_file, const std::string& request) {
+// With a client certificate when client_cert names NAME.crt and NAME.key.
+TlsResult tls_exchange(int port, const std::string& ca_file, const std::string& request,
+                       const std::string& client_cert = "") {
   TlsResult result;
   std::unique_ptr<SSL_CTX, SslCtxFree> context(SSL_CTX_new(TLS_client_method()));
   if (!context || SSL_CTX_load_verify_locations(context.get(), ca_file.c_str(), nullptr) != 1) {
+    return result;
+  }
+  if (!client_cert.empty() &&
+      (SSL_CTX_use_certificate_file(context.get(), (client_cert + ".crt").c_str(), SSL_FILETYPE_PEM) != 1 ||
+       SSL_CTX_use_PrivateKey_file(context.get(), (client_cert + ".key").c_str(), SSL_FILETYPE_PEM) != 1)) {
     return result;
   }
   SSL_CTX_set_verify(context.get(), SSL_VERIFY_PEER, nullptr);
@@ -501,6 +509,23 @@ TEST_F(HttpServerTls, TlsOlderThanTheMinimumIsRefused) {
   EXPECT_NE(SSL_connect(ssl.get()), 1);
 }
 
+TEST_F(HttpServerTls, ClientCertificateRequiredAndVerified) {
+  ASSERT_TRUE(testing::make_certificate(dir_, "client"));
+  ASSERT_TRUE(testing::make_certificate(dir_, "stranger"));
+  HttpServerOptions options = tls_options();
+  options.web->tls->client_ca_file = dir_.file("client.crt");
+  options.web->tls->client_auth = ClientAuth::kRequireAndVerify;
+  RunningServer server(options);
+  ASSERT_TRUE(server.ok()) << server.why();
+  const std::string ca = dir_.file("server.crt");
+  const TlsResult verified = tls_exchange(server.port(), ca, get("/metrics"), dir_.file("client"));
+  EXPECT_EQ(status_of(verified.response), 200) << verified.response;
+  // TLS 1.3 may finish the client's handshake before the server refuses:
+  // no answer either way.
+  EXPECT_EQ(status_of(tls_exchange(server.port(), ca, get("/metrics")).response), 0);
+  EXPECT_EQ(status_of(tls_exchange(server.port(), ca, get("/metrics"), dir_.file("stranger")).response), 0);
+}
+
 // --- basic auth ------------------------------------------------------------
 
 TEST(HttpServerBasicAuth, RightCredentialsOnlyAre200) {
@@ -530,6 +555,28 @@ TEST(HttpServerBasicAuth, RightCredentialsOnlyAre200) {
     EXPECT_EQ(status_of(response), 401) << header << response;
     EXPECT_TRUE(has_header(response, "WWW-Authenticate: Basic realm=\"ktstats\"")) << response;
   }
+}
+
+// bcrypt runs beside the io_context's thread: a slow check (cost 12, about
+// 300 ms) does not hold up a request whose password is remembered.
+TEST(HttpServerBasicAuth, SlowPasswordCheckDoesNotHoldUpOtherRequests) {
+  HttpServerOptions options;
+  WebConfig web;
+  web.basic_auth_users = {{"alice", testing::bcrypt_hash("s3cret")},
+                          {"bob", testing::bcrypt_hash("other", 12)}};
+  options.web = web;
+  RunningServer server(options);
+  ASSERT_TRUE(server.ok()) << server.why();
+  const std::string alice = get("/metrics", "Authorization: Basic YWxpY2U6czNjcmV0\r\n");
+  ASSERT_EQ(status_of(exchange(server.port(), alice)), 200);  // now remembered
+
+  Fd bob = connect_to(server.port());
+  ASSERT_TRUE(send_all(bob.get(), get("/metrics", "Authorization: Basic Ym9iOndyb25n\r\n")));  // bob:wrong
+  const std::string quick = exchange(server.port(), alice);
+  EXPECT_EQ(status_of(quick), 200) << quick;
+  pollfd waiting{bob.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&waiting, 1, 0), 0) << "bob's check ended before alice's request was answered";
+  EXPECT_EQ(status_of(read_until_close(bob.get()).bytes), 401);
 }
 
 }  // namespace

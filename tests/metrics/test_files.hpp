@@ -46,10 +46,13 @@ inline bool make_certificate(const TempDir& dir, const std::string& name) {
   return std::system(command.c_str()) == 0;
 }
 
-// bcrypt at cost 4 (the lowest: fast enough for tests).
-inline std::string bcrypt_hash(const std::string& password) {
+// bcrypt, by default at cost 4 (the lowest: fast enough for tests).
+inline std::string bcrypt_hash(const std::string& password, int cost = 4) {
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, setting, sizeof setting) == nullptr) return {};
+  if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, setting, sizeof setting) ==
+      nullptr) {
+    return {};
+  }
   auto data = std::make_unique<crypt_data>();
   const char* hash = crypt_r(password.c_str(), setting, data.get());
   return hash != nullptr ? hash : "";

@@ -94,6 +94,8 @@ TEST_F(WebConfigTest, UnsupportedValuesAreRefused) {
   EXPECT_NE(old.find("TLS12 or TLS13"), std::string::npos) << old;
   const std::string no_ca = refusal(tls + "  client_auth_type: RequireAndVerifyClientCert\n");
   EXPECT_NE(no_ca.find("client_ca_file"), std::string::npos) << no_ca;
+  const std::string ca_alone = refusal(tls + "  client_ca_file: other.crt\n");
+  EXPECT_NE(ca_alone.find("RequireAndVerifyClientCert"), std::string::npos) << ca_alone;
   const std::string not_bcrypt = refusal("basic_auth_users:\n  alice: plaintext\n");
   EXPECT_NE(not_bcrypt.find("not a bcrypt hash"), std::string::npos) << not_bcrypt;
   EXPECT_NE(refusal("basic_auth_users:\n  alice: [a, b]\n"), "");

@@ -137,20 +137,27 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::mov
   dummy_hash_ = make_dummy_hash(cost);
 }
 
+bool BasicAuth::remembered(const std::string& user, const Digest& digest) const {
+  std::lock_guard lock(mutex_);
+  const auto found = verified_.find(user);
+  return found != verified_.end() &&
+         CRYPTO_memcmp(found->second.data(), digest.data(), digest.size()) == 0;
+}
+
+bool BasicAuth::check_remembered(std::string_view authorization) const {
+  auto credentials = parse_basic_authorization(authorization);
+  if (!credentials || !users_.contains(credentials->user)) return false;
+  const auto digest = sha256(credentials->password);
+  return digest && remembered(credentials->user, *digest);
+}
+
 bool BasicAuth::check(std::string_view authorization) const {
   auto credentials = parse_basic_authorization(authorization);
   if (!credentials) return false;
   const auto user = users_.find(credentials->user);
   const bool known = user != users_.end();
   const auto digest = sha256(credentials->password);
-  if (known && digest) {
-    std::lock_guard lock(mutex_);
-    const auto remembered = verified_.find(credentials->user);
-    if (remembered != verified_.end() &&
-        CRYPTO_memcmp(remembered->second.data(), digest->data(), digest->size()) == 0) {
-      return true;
-    }
-  }
+  if (known && digest && remembered(credentials->user, *digest)) return true;
   const bool matches = bcrypt_matches(credentials->password, known ? user->second : dummy_hash_);
   if (!known || !matches) return false;
   if (digest) {

@@ -7,7 +7,9 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -51,7 +53,10 @@ struct Shared {
 
   HttpLimits limits;
   std::map<std::string, Route, std::less<>> routes;
-  std::optional<BasicAuth> auth;
+  std::shared_ptr<const BasicAuth> auth;
+  // bcrypt runs here, not on the io_context's thread, which must keep
+  // serving (and scraping) while a password is checked.
+  std::unique_ptr<asio::thread_pool> auth_thread;
   std::unique_ptr<asio::ssl::context> tls;
   tcp::acceptor acceptor;
   asio::steady_timer retry_timer;
@@ -111,6 +116,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void close() override {
     closed_ = true;
     lowest().close();
+    held_.reset();  // the caller holds the session
   }
 
  private:
@@ -167,18 +173,39 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     version_ = request.version();
     method_ = for_log(request.method_string());
     target_ = for_log(request.target());
-    const bool keep_alive = request.keep_alive();
     if (refuse_) return answer_error(503, "too many connections");
-    if (shared_->auth && !shared_->auth->check(request[http::field::authorization])) {
-      return answer(HttpResponse{401, "text/plain; charset=utf-8", "401 Unauthorized\n"}, false,
-                    keep_alive, {{http::field::www_authenticate, "Basic realm=\"ktstats\""}});
-    }
+    if (!shared_->auth) return route(request);
+    const std::string authorization(request[http::field::authorization]);
+    if (shared_->auth->check_remembered(authorization)) return route(request);
+    // The pool's task holds no session: the session holds itself until the
+    // verdict comes back or it is closed (stop() drops the pool's tasks).
+    held_ = this->shared_from_this();
+    asio::post(*shared_->auth_thread, [auth = shared_->auth, authorization,
+                                       executor = stream_.get_executor(),
+                                       weak = this->weak_from_this(), id = request_id_] {
+      const bool right = auth->check(authorization);
+      asio::post(executor, [weak, right, id] {
+        const auto self = weak.lock();
+        if (!self) return;
+        self->held_.reset();
+        if (self->closed_ || id != self->request_id_) return;
+        if (right) return self->route(self->parser_->get());
+        self->answer(HttpResponse{401, "text/plain; charset=utf-8", "401 Unauthorized\n"}, false,
+                     self->parser_->get().keep_alive(),
+                     {{http::field::www_authenticate, "Basic realm=\"ktstats\""}});
+      });
+    });
+  }
+
+  // The request is in the limits and authenticated: to its route.
+  void route(const http::request<http::string_body>& request) {
+    const bool keep_alive = request.keep_alive();
     const std::string_view target = request.target();
     if (target.empty() || target.front() != '/') return answer_error(400, "bad request target");
     const auto question = target.find('?');
     const std::string_view path = target.substr(0, question);
-    const auto route = shared_->routes.find(path);
-    if (route == shared_->routes.end()) return answer_simple(404, keep_alive);
+    const auto found = shared_->routes.find(path);
+    if (found == shared_->routes.end()) return answer_simple(404, keep_alive);
     const bool head = request.method() == http::verb::head;
     if (request.method() != http::verb::get && !head) {
       return answer(HttpResponse{405, "text/plain; charset=utf-8", "405 Method Not Allowed\n"},
@@ -190,7 +217,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (question != std::string_view::npos) routed.query = std::string(target.substr(question + 1));
     routed.accept = std::string(request[http::field::accept]);
     routed.scrape_timeout = parse_scrape_timeout(request["X-Prometheus-Scrape-Timeout-Seconds"]);
-    route->second(routed, [self = this->shared_from_this(), id = request_id_, head,
+    found->second(routed, [self = this->shared_from_this(), id = request_id_, head,
                            keep_alive](HttpResponse response) {
       if (self->closed_ || id != self->request_id_ || self->answered_ == id) return;
       self->answer(std::move(response), head, keep_alive, {});
@@ -278,6 +305,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::string method_;
   std::string target_;
   std::size_t drained_ = 0;
+  std::shared_ptr<Session> held_;  // while its credentials are checked
   std::array<char, 4096> drain_buffer_{};
 };
 
@@ -414,6 +442,12 @@ class Server final : public HttpServer {
     for (const auto& weak : sessions) {
       if (auto session = weak.lock()) session->close();
     }
+    // A check under way ends (its verdict finds its session closed); those
+    // not started are dropped.
+    if (shared_->auth_thread) {
+      shared_->auth_thread->stop();
+      shared_->auth_thread->join();
+    }
   }
 
  private:
@@ -428,12 +462,15 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(asio::io_context& io,
   shared->limits = options.limits;
   if (shared->limits.max_connections == 0) shared->limits.max_connections = 1;
   if (options.web) {
+    if (!options.web->basic_auth_users.empty()) {
+      shared->auth = std::make_shared<const BasicAuth>(options.web->basic_auth_users);
+      shared->auth_thread = std::make_unique<asio::thread_pool>(1);
+    }
     if (options.web->tls) {
       auto context = make_tls_context(*options.web->tls);
       if (!context) return std::move(context).error();
       shared->tls = std::move(*context);
     }
-    if (!options.web->basic_auth_users.empty()) shared->auth.emplace(options.web->basic_auth_users);
   }
   auto endpoint = parse_listen(io, options.listen);
   if (!endpoint) return std::move(endpoint).error();

@@ -180,8 +180,14 @@ std::optional<TlsServerConfig> tls_server_config(const std::string& path, const 
     *why = where(path, node.Mark()) + ": tls_server_config needs both cert_file and key_file";
     return std::nullopt;
   }
-  // As exporter-toolkit: a client CA alone asks for verified client certificates.
-  if (!auth_given && tls.client_ca_file) tls.client_auth = ClientAuth::kRequireAndVerify;
+  // As exporter-toolkit: a CA for clients nobody is asked to show a
+  // certificate to is a mistake in the file.
+  if (tls.client_ca_file && tls.client_auth == ClientAuth::kNone) {
+    *why = where(path, node.Mark()) + ": client_ca_file is given but client_auth_type is " +
+           (auth_given ? "NoClientCert" : "not given (NoClientCert)") +
+           ": set client_auth_type: RequireAndVerifyClientCert, or remove client_ca_file";
+    return std::nullopt;
+  }
   if (tls.client_auth == ClientAuth::kRequireAndVerify && !tls.client_ca_file) {
     *why = where(path, node.Mark()) +
            ": client_auth_type RequireAndVerifyClientCert needs client_ca_file";
