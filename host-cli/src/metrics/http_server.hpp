@@ -33,6 +33,8 @@ struct HttpResponse {
 };
 
 // Answers a request once, on the io_context's thread, whenever it is ready.
+// The connection waits for it (the route bounds its own time); a Respond
+// dropped without being called closes the connection.
 using Respond = std::function<void(HttpResponse)>;
 using Route = std::function<void(const HttpRequest&, Respond)>;
 
@@ -56,7 +58,10 @@ struct HttpServerOptions {
 // added, 404 for any other path, 405 (with Allow) for another method, 400
 // for a request it cannot parse, 431 for headers over the limit, 401 with
 // WWW-Authenticate when basic auth is configured and the credentials are
-// missing or wrong, 503 past max_connections. Keep-alive as the client asks.
+// missing or wrong, 413 for a body over 4 KiB. Past max_connections a
+// connection is answered 503 (its request read within the limits) and
+// closed; past twice that it is closed at once. Keep-alive as the client
+// asks. docs/METRICS-HTTP.md has the details.
 class HttpServer {
  public:
   // Binds and listens at once (so a port in use is an error here), serving
@@ -69,7 +74,9 @@ class HttpServer {
   virtual void add_route(std::string path, Route route) = 0;
   // The address bound, "HOST:PORT" (the port chosen when 0 was asked).
   virtual std::string local_address() const = 0;
-  // Stops accepting and closes every connection; on the io_context's thread.
+  // Stops accepting and closes every connection; on the io_context's thread,
+  // before the io_context is destroyed (it waits for a bcrypt check under
+  // way, which would post its verdict to the io_context).
   virtual void stop() = 0;
 };
 
