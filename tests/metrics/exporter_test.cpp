@@ -243,6 +243,51 @@ TEST_F(Exporter, TwoHundredConcurrentScrapesAreAllAnsweredSharingEachVmsFetch) {
   EXPECT_GE(stats, 1U);
 }
 
+TEST_F(Exporter, AVmThatNeverAnswersTimesOutAloneAndItsConnectionIsMadeAgain) {
+  ASSERT_NO_FATAL_FAILURE(start(2, {}, {"--metrics-timeout", "500ms"}));
+  // vm2's scheduler replaced by one that never answers.
+  vms[1]->scheduler.reset();
+  vms[1]->scheduler.emplace(Process::spawn({program("KTSTATS_FAKE_SCHEDULER", KTSTATS_FAKE_SCHEDULER), "--socket",
+                                            vms[1]->scheduler_socket, "--fault", "silent"}));
+  ASSERT_TRUE(vms[1]->scheduler->read_line());
+  for (int scrape = 1; scrape <= 2; ++scrape) {
+    const auto began = Clock::now();
+    const auto page = http_get(port, "/metrics");
+    const auto took = Clock::now() - began;
+    ASSERT_EQ(page.status, 200);
+    EXPECT_EQ(sample(page.body, R"(ktstats_up{vm="vm2"})"), "0") << page.body;
+    EXPECT_EQ(sample(page.body, R"(ktstats_up{vm="vm1"})"), "1") << page.body;
+    EXPECT_EQ(sample(page.body, R"(ktstats_scrape_errors_total{vm="vm2",kind="timeout"})"),
+              std::to_string(scrape))
+        << page.body;
+    EXPECT_LT(took, 5s);
+    EXPECT_GE(took, 400ms);
+    // vm1 keeps its session: one stream of reads, unaffected by vm2.
+    EXPECT_EQ(sample(page.body, R"(fake_session_reads{vm="vm1"})"), std::to_string(scrape)) << page.body;
+  }
+}
+
+TEST_F(Exporter, ASchedulerRestartedBehindTheRelayIsScrapedAgain) {
+  ASSERT_NO_FATAL_FAILURE(start(1));
+  ASSERT_EQ(sample(http_get(port, "/metrics").body, R"(ktstats_up{vm="vm1"})"), "1");
+  vms[0]->scheduler.reset();  // killed
+  vms[0]->scheduler.emplace(Process::spawn(
+      {program("KTSTATS_FAKE_SCHEDULER", KTSTATS_FAKE_SCHEDULER), "--socket", vms[0]->scheduler_socket}));
+  ASSERT_TRUE(vms[0]->scheduler->read_line());
+  // The kept session meets the restart (an error answer, or the relay's
+  // session reconnected to the new scheduler); either way a scrape soon
+  // gets the new scheduler's stats, on a connection new to it.
+  const auto deadline = Clock::now() + 30s;
+  HttpAnswer page;
+  while (Clock::now() < deadline) {
+    page = http_get(port, "/metrics");
+    if (sample(page.body, R"(fake_session_reads{vm="vm1"})") == "1") break;
+  }
+  EXPECT_EQ(sample(page.body, R"(ktstats_up{vm="vm1"})"), "1") << page.body << serve->process->stderr_text();
+  EXPECT_EQ(sample(page.body, R"(fake_session_reads{vm="vm1"})"), "1") << page.body;
+  EXPECT_EQ(sample(page.body, R"(ktstats_scrape_errors_total{vm="vm1",kind="timeout"})"), "0") << page.body;
+}
+
 TEST_F(Exporter, APortInUseStopsServeBeforeItRuns) {
   ASSERT_NO_FATAL_FAILURE(start(1));
   auto second = Process::spawn({program("KTSTATS", KTSTATS), "serve", "--runtime-dir", dir / "run2", "--vm",

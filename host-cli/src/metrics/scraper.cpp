@@ -160,9 +160,9 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
   // Writes a request line, reads the answer line, gives it to on_line.
   template <typename OnLine>
   void ask(std::string line, OnLine on_line) {
-    output_ = std::move(line);
-    asio::async_write(socket_, asio::buffer(output_),
-                      [self = shared_from_this(), attempt = attempt_, on_line](
+    auto output = std::make_shared<const std::string>(std::move(line));
+    asio::async_write(socket_, asio::buffer(*output),
+                      [self = shared_from_this(), attempt = attempt_, on_line, output](
                           const boost::system::error_code& ec, std::size_t) {
                         if (attempt != self->attempt_) return;
                         if (ec) return self->fail(ScrapeError::kUnreachable, true);
@@ -172,15 +172,17 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
 
   template <typename OnLine>
   void read_line(OnLine on_line) {
+    // The buffer is the connection's: an operation ended by a close still
+    // resizes its own buffer when it completes, never the next connection's.
     asio::async_read_until(
-        socket_, asio::dynamic_buffer(input_, kMaxLineBytes), '\n',
-        [self = shared_from_this(), attempt = attempt_, on_line](const boost::system::error_code& ec,
-                                                                 std::size_t size) {
+        socket_, asio::dynamic_buffer(*input_, kMaxLineBytes), '\n',
+        [self = shared_from_this(), attempt = attempt_, on_line, input = input_](
+            const boost::system::error_code& ec, std::size_t size) {
           if (attempt != self->attempt_) return;
           if (ec == asio::error::not_found) return self->fail(ScrapeError::kOversize, true);
           if (ec) return self->fail(ScrapeError::kUnreachable, true);
-          const std::string line = self->input_.substr(0, size - 1);
-          self->input_.erase(0, size);
+          const std::string line = input->substr(0, size - 1);
+          input->erase(0, size);
           on_line(line);
         });
   }
@@ -212,7 +214,7 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
   void close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
-    input_.clear();
+    input_ = std::make_shared<std::string>();
     meta_.reset();
   }
 
@@ -220,8 +222,7 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
   std::string socket_path_;
   UnixSocket socket_;
   asio::steady_timer timer_;
-  std::string output_;
-  std::string input_;
+  std::shared_ptr<std::string> input_ = std::make_shared<std::string>();
   std::shared_ptr<const cli::StatsMeta> meta_;
   bool in_flight_ = false;
   bool meta_refetched_ = false;
@@ -244,7 +245,7 @@ class StatusReader : public std::enable_shared_from_this<StatusReader> {
     if (in_flight_) return;
     in_flight_ = true;
     const auto attempt = ++attempt_;
-    input_.clear();
+    auto input = std::make_shared<std::string>();  // this read's own (see VmLink::read_line)
     timer_.expires_after(limit);
     timer_.async_wait([self = shared_from_this(), attempt](const boost::system::error_code& ec) {
       if (ec || attempt != self->attempt_) return;
@@ -256,15 +257,16 @@ class StatusReader : public std::enable_shared_from_this<StatusReader> {
     } catch (const boost::system::system_error& error) {
       return finish(std::nullopt, error.code().message());
     }
-    socket_.async_connect(endpoint, [self = shared_from_this(), attempt](const boost::system::error_code& ec) {
+    socket_.async_connect(endpoint, [self = shared_from_this(), attempt,
+                                     input](const boost::system::error_code& ec) {
       if (attempt != self->attempt_) return;
       if (ec) return self->finish(std::nullopt, ec.message());
       asio::async_read_until(
-          self->socket_, asio::dynamic_buffer(self->input_, kMaxStatusBytes), '\n',
-          [self, attempt](const boost::system::error_code& read_error, std::size_t size) {
+          self->socket_, asio::dynamic_buffer(*input, kMaxStatusBytes), '\n',
+          [self, attempt, input](const boost::system::error_code& read_error, std::size_t size) {
             if (attempt != self->attempt_) return;
             if (read_error) return self->finish(std::nullopt, read_error.message());
-            auto status = serve::decode_status(std::string_view(self->input_).substr(0, size - 1));
+            auto status = serve::decode_status(std::string_view(*input).substr(0, size - 1));
             if (!status) return self->finish(std::nullopt, describe(status.error()));
             self->finish(std::move(*status), "");
           });
@@ -288,7 +290,6 @@ class StatusReader : public std::enable_shared_from_this<StatusReader> {
     boost::system::error_code ignored;
     socket_.close(ignored);
     timer_.cancel();
-    input_.clear();
     auto waiters = std::move(waiters_);
     waiters_.clear();
     for (auto& waiter : waiters) waiter(status);
@@ -297,7 +298,6 @@ class StatusReader : public std::enable_shared_from_this<StatusReader> {
   std::string path_;
   UnixSocket socket_;
   asio::steady_timer timer_;
-  std::string input_;
   bool in_flight_ = false;
   std::uint64_t attempt_ = 0;
   std::vector<Waiter> waiters_;
