@@ -29,6 +29,8 @@ using Clock = std::chrono::steady_clock;
 
 // Every blocking call on a test socket gives up after this.
 constexpr auto kSocketTimeout = 10s;
+// More than the socket buffers on both sides hold.
+constexpr std::size_t kBigBody = 32 * 1024 * 1024;
 
 class Fd {
  public:
@@ -160,6 +162,9 @@ class RunningServer {
                          (request.scrape_timeout ? std::to_string(request.scrape_timeout->count())
                                                  : std::string("none"));
       respond({200, "text/plain", seen});
+    });
+    server_->add_route("/big", [](const HttpRequest&, Respond respond) {
+      respond({200, "text/plain", std::string(kBigBody, 'x')});
     });
     // Answers later, from another handler on the io_context.
     server_->add_route("/later", [this](const HttpRequest&, Respond respond) {
@@ -329,6 +334,35 @@ TEST(HttpServer, KeepAliveServesTwoRequestsOnOneConnectionThenClosesWhenIdle) {
   EXPECT_TRUE(rest.eof);
   EXPECT_EQ(rest.bytes, "");
   EXPECT_GE(Clock::now() - start, 250ms);
+}
+
+TEST(HttpServer, Http10IsClosedAfterTheAnswerUnlessItAsksForKeepAlive) {
+  RunningServer server;
+  ASSERT_TRUE(server.ok()) << server.why();
+  Fd fd = connect_to(server.port());
+  ASSERT_TRUE(send_all(fd.get(), "GET /metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  const std::string kept = read_response(fd.get());
+  EXPECT_EQ(kept.rfind("HTTP/1.0 200", 0), 0u) << kept;
+  EXPECT_TRUE(has_header(kept, "Connection: keep-alive")) << kept;
+  ASSERT_TRUE(send_all(fd.get(), "GET /metrics HTTP/1.0\r\n\r\n"));
+  const Received last = read_until_close(fd.get());
+  EXPECT_EQ(status_of(last.bytes), 200) << last.bytes;
+  EXPECT_TRUE(last.eof);
+}
+
+// A client that asks and does not read the answer is reset after the
+// request timeout, the answer not all written (a graceful close would
+// leave the rest in the server's kernel, and the client would not know).
+TEST(HttpServer, ClientNotReadingItsAnswerIsDroppedAfterTheRequestTimeout) {
+  RunningServer server(with_limits({.request_timeout = 300ms}));
+  ASSERT_TRUE(server.ok()) << server.why();
+  Fd fd = connect_to(server.port());
+  const auto start = Clock::now();
+  ASSERT_TRUE(send_all(fd.get(), get("/big")));
+  pollfd closed{fd.get(), POLLRDHUP, 0};
+  ASSERT_EQ(::poll(&closed, 1, static_cast<int>(std::chrono::milliseconds(kSocketTimeout).count())), 1);
+  EXPECT_GE(Clock::now() - start, 250ms);
+  EXPECT_LT(read_until_close(fd.get()).bytes.size(), kBigBody);
 }
 
 TEST(HttpServer, PipelinedRequestsAreAnsweredInOrder) {

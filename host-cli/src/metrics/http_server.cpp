@@ -258,13 +258,23 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     response_.content_length(response.body.size());
     if (!head) response_.body() = std::move(response.body);
     lowest().expires_after(shared_->limits.request_timeout);
+    abort_on_close(true);
     http::async_write(stream_, response_,
                       [self = this->shared_from_this(), keep_alive](beast::error_code error,
                                                                     std::size_t) {
                         if (error) return self->close();
+                        self->abort_on_close(false);
                         if (keep_alive && !self->closed_) return self->wait_for_next_request();
                         self->finish();
                       });
+  }
+
+  // While an answer is written, a close (its timeout, the server stopping)
+  // resets the connection: a graceful close would leave the kernel holding
+  // the unwritten rest for a client that does not read it.
+  void abort_on_close(bool abort) {
+    beast::error_code ignored;
+    lowest().socket().set_option(asio::socket_base::linger(abort, 0), ignored);
   }
 
   // The answer is out: close, first letting the client's bytes in flight
