@@ -288,6 +288,19 @@ TEST_F(Exporter, ASchedulerRestartedBehindTheRelayIsScrapedAgain) {
   EXPECT_EQ(sample(page.body, R"(ktstats_scrape_errors_total{vm="vm1",kind="timeout"})"), "0") << page.body;
 }
 
+TEST_F(Exporter, SigtermStopsTheExporterWithServe) {
+  ASSERT_NO_FATAL_FAILURE(start(1, {"--fault", "delay:200"}));
+  // A scrape in flight when serve is told to stop.
+  std::thread scraper([this] { http_get(port, "/metrics", "", 10s); });
+  std::this_thread::sleep_for(50ms);  // not synchronisation: either order must end well
+  serve->process->signal(SIGTERM);
+  const auto status = serve->process->wait(10s);
+  scraper.join();
+  ASSERT_TRUE(status) << serve->process->stderr_text();
+  EXPECT_EQ(*status, 0) << serve->process->stderr_text();
+  EXPECT_EQ(http_get(port, "/healthz", "", 2s).status, 0);  // nothing listens
+}
+
 TEST_F(Exporter, APortInUseStopsServeBeforeItRuns) {
   ASSERT_NO_FATAL_FAILURE(start(1));
   auto second = Process::spawn({program("KTSTATS", KTSTATS), "serve", "--runtime-dir", dir / "run2", "--vm",
