@@ -301,6 +301,38 @@ TEST_F(Exporter, SigtermStopsTheExporterWithServe) {
   EXPECT_EQ(http_get(port, "/healthz", "", 2s).status, 0);  // nothing listens
 }
 
+TEST_F(Exporter, TheConfigFileCanTurnItOnAndBadSettingsAreRefusedAtStart) {
+  ASSERT_NO_FATAL_FAILURE(start(1));
+  const auto write = [this](const std::string& name, const std::string& text) {
+    const std::string path = dir / name;
+    FILE* file = std::fopen(path.c_str(), "w");
+    std::fputs(text.c_str(), file);
+    std::fclose(file);
+    return path;
+  };
+  const std::string vm = "vmc = \"unix:" + vms[0]->vmm_socket + "\"\n";
+  const auto serve_with = [this](const std::vector<std::string>& args) {
+    std::vector<std::string> argv{program("KTSTATS", KTSTATS), "serve", "--runtime-dir", dir / "run2"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Process::spawn(argv);
+  };
+  {
+    auto good = serve_with({"--config", write("good.toml", "metrics_listen = \"127.0.0.1:0\"\n[vms]\n" + vm)});
+    const int good_port = listening_port(good);
+    ASSERT_NE(good_port, 0) << good.stderr_text();
+    EXPECT_EQ(http_get(good_port, "/healthz").status, 200);
+    good.signal(SIGTERM);
+    EXPECT_EQ(good.wait(10s), 0) << good.stderr_text();
+  }
+  auto bad_key = serve_with({"--config", write("bad.toml", "metrics_listen = \"nowhere\"\n[vms]\n" + vm)});
+  EXPECT_EQ(bad_key.wait(20s), 78) << bad_key.stderr_text();
+  auto bad_web = serve_with({"--vm", "vmc=unix:" + vms[0]->vmm_socket, "--metrics-listen", "127.0.0.1:0",
+                             "--metrics-web-config", dir / "missing.yml"});
+  EXPECT_EQ(bad_web.wait(20s), 78) << bad_web.stderr_text();
+  auto bad_address = serve_with({"--vm", "vmc=unix:" + vms[0]->vmm_socket, "--metrics-listen", "9477"});
+  EXPECT_EQ(bad_address.wait(20s), 64) << bad_address.stderr_text();
+}
+
 TEST_F(Exporter, APortInUseStopsServeBeforeItRuns) {
   ASSERT_NO_FATAL_FAILURE(start(1));
   auto second = Process::spawn({program("KTSTATS", KTSTATS), "serve", "--runtime-dir", dir / "run2", "--vm",
