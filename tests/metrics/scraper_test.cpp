@@ -1,0 +1,177 @@
+// The scraper against scripted peers: serve's control socket (a status
+// line) and a VM's socket whose every answer the test writes, so the
+// schema's refetch rules, the error kinds and the connection's fate are
+// seen line by line.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include "line_peer.hpp"
+#include "metrics/scraper.hpp"
+#include "process.hpp"
+#include "serve/serve_status.hpp"
+
+namespace ktstats::metrics {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kMetaAnswer =
+    R"({"errno":0,"args":{"resp":{"Top":{"name":"Top","top":null,"fields":{"n":{"datum":"u64"}},"user":{}}}}})";
+constexpr const char* kStatsAnswer = R"({"errno":0,"args":{"resp":{"n":7}}})";
+constexpr const char* kOtherStatsAnswer = R"({"errno":0,"args":{"resp":{"n":8,"zz":1}}})";
+constexpr const char* kErrorAnswer = R"({"errno":111,"args":{"resp":"vm1: the VM's port refused"}})";
+
+// serve's control socket: each connection gets the current status line.
+class FakeControl {
+ public:
+  explicit FakeControl(std::string path) : listener_(std::move(path)) {
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        auto fd = listener_.accept(100ms);
+        if (!fd) continue;
+        test::LinePeer peer(std::move(fd));
+        std::lock_guard lock(mutex_);
+        peer.send_line(serve::encode_status(status_));
+      }
+    });
+  }
+  ~FakeControl() {
+    stop_ = true;
+    thread_.join();
+  }
+  void set_vms(std::vector<serve::VmStatus> vms) {
+    std::lock_guard lock(mutex_);
+    status_.vms = std::move(vms);
+  }
+  const std::string& path() const { return listener_.path(); }
+
+ private:
+  test::Listener listener_;
+  std::mutex mutex_;
+  serve::ServeStatus status_{"0.2.0", 1, {}};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+class Scraping : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    control.emplace(dir / "control");
+    vm_listener.emplace(dir / "vm1.sock");
+    serve::VmStatus vm;
+    vm.name = "vm1";
+    vm.socket = dir / "vm1.sock";
+    vm.state = serve::LinkState::kConnected;
+    control->set_vms({vm});
+    scraper.emplace(io, ScraperOptions{control->path(), 5s});
+    thread = std::thread([this] { io.run(); });
+  }
+  void TearDown() override {
+    boost::asio::post(io, [this] {
+      scraper->stop();
+      work.reset();
+    });
+    thread.join();
+  }
+
+  std::future<ScrapeResult> scrape() {
+    auto promise = std::make_shared<std::promise<ScrapeResult>>();
+    auto future = promise->get_future();
+    boost::asio::post(io, [this, promise] {
+      scraper->scrape(std::nullopt, [promise](ScrapeResult result) { promise->set_value(std::move(result)); });
+    });
+    return future;
+  }
+
+  static std::optional<ScrapeError> outcome(std::future<ScrapeResult>& future) {
+    EXPECT_EQ(future.wait_for(10s), std::future_status::ready);
+    auto result = future.get();
+    EXPECT_TRUE(result && result->size() == 1);
+    return result && !result->empty() ? result->front().error : std::optional(ScrapeError::kProtocol);
+  }
+
+  test::TempDir dir;
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::optional<FakeControl> control;
+  std::optional<test::Listener> vm_listener;
+  std::optional<Scraper> scraper;
+  std::thread thread;
+};
+
+bool asks(test::LinePeer& peer, const std::string& verb) {
+  const auto line = peer.read_line(5s);
+  return line && line->find("\"req\":\"" + verb + "\"") != std::string::npos;
+}
+
+TEST_F(Scraping, TheSchemaIsAskedOncePerConnectionAndAgainWhenTheSchedulerMayHaveChanged) {
+  auto first = scrape();
+  test::LinePeer vm(vm_listener->accept(5s));
+  ASSERT_TRUE(asks(vm, "stats_meta"));
+  vm.send_line(kMetaAnswer);
+  ASSERT_TRUE(asks(vm, "stats"));
+  vm.send_line(kStatsAnswer);
+  EXPECT_EQ(outcome(first), std::nullopt);
+
+  // Kept: the next scrape asks stats only, on the same connection.
+  auto second = scrape();
+  ASSERT_TRUE(asks(vm, "stats"));
+  vm.send_line(kErrorAnswer);
+  EXPECT_EQ(outcome(second), ScrapeError::kErrorAnswer);
+
+  // After an error answer: the schema again, same connection.
+  auto third = scrape();
+  ASSERT_TRUE(asks(vm, "stats_meta"));
+  vm.send_line(kMetaAnswer);
+  ASSERT_TRUE(asks(vm, "stats"));
+  // Keys the top struct lacks: the schema once more in the same fetch,
+  // and the answer after that taken as it is.
+  vm.send_line(kOtherStatsAnswer);
+  ASSERT_TRUE(asks(vm, "stats_meta"));
+  vm.send_line(kMetaAnswer);
+  ASSERT_TRUE(asks(vm, "stats"));
+  vm.send_line(kOtherStatsAnswer);
+  EXPECT_EQ(outcome(third), std::nullopt);
+
+  // An answer over the line cap: oversize, and the connection is closed.
+  auto fourth = scrape();
+  ASSERT_TRUE(asks(vm, "stats"));
+  vm.write(std::string(300 * 1024, 'x'));
+  EXPECT_EQ(outcome(fourth), ScrapeError::kOversize);
+  EXPECT_TRUE(vm.closed_within(5s));
+
+  // The next scrape connects again and asks the schema first.
+  auto fifth = scrape();
+  test::LinePeer again(vm_listener->accept(5s));
+  ASSERT_TRUE(asks(again, "stats_meta"));
+  again.send_line("not json");
+  EXPECT_EQ(outcome(fifth), ScrapeError::kProtocol);
+  EXPECT_TRUE(again.closed_within(5s));
+}
+
+TEST_F(Scraping, AVmGoneFromServesStatusHasItsConnectionClosed) {
+  auto first = scrape();
+  test::LinePeer vm(vm_listener->accept(5s));
+  ASSERT_TRUE(asks(vm, "stats_meta"));
+  vm.send_line(kMetaAnswer);
+  ASSERT_TRUE(asks(vm, "stats"));
+  vm.send_line(kStatsAnswer);
+  EXPECT_EQ(outcome(first), std::nullopt);
+  control->set_vms({});
+  auto second = scrape();
+  ASSERT_EQ(second.wait_for(10s), std::future_status::ready);
+  const auto result = second.get();
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->empty());
+  EXPECT_TRUE(vm.closed_within(5s));
+}
+
+}  // namespace
+}  // namespace ktstats::metrics
