@@ -195,6 +195,32 @@ TEST(MetricsPage, AHostileSchemaAndVmNameGiveValidText) {
   }
 }
 
+TEST(MetricsPage, AVmsNamesNeverDependOnAnotherVmAndOneNameIsOneFamily) {
+  constexpr const char* kMetaA = R"({"T": {"name": "T", "top": null, "fields": {
+      "a-b": {"datum": "u64", "desc": "A's a-b"}, "a_b": {"datum": "u64", "desc": "A's a_b"}}, "user": {}}})";
+  constexpr const char* kMetaB = R"({"T": {"name": "T", "top": null, "fields": {
+      "a_b_2": {"datum": "u64", "desc": "B's a_b_2"}, "x": {"datum": "u64"}}, "user": {}}})";
+  const auto a = answered("A", kMetaA, R"({"a-b": 1, "a_b": 2})");
+  const auto b = answered("B", kMetaB, R"({"a_b_2": 5, "x": 6})");
+  for (const auto format : {ExpositionFormat::kPrometheus, ExpositionFormat::kOpenMetrics}) {
+    const std::string alone = metrics_text({a}, format);
+    const std::string both = metrics_text({b, a}, format);
+    // A's a-b is a_b_2 (its own a_b holds a_b) with B beside it or not.
+    EXPECT_TRUE(has_line(alone, R"(a_b_2{vm="A"} 1)")) << alone;
+    EXPECT_TRUE(has_line(both, R"(a_b_2{vm="A"} 1)")) << both;
+    EXPECT_TRUE(has_line(both, R"(a_b{vm="A"} 2)")) << both;
+    EXPECT_TRUE(has_line(both, R"(a_b_2{vm="B"} 5)")) << both;
+    // One family of that name, described by the first VM to write it.
+    std::size_t types = 0;
+    for (const auto& line : lines_of(both)) types += line == "# TYPE a_b_2 gauge";
+    EXPECT_EQ(types, 1U) << both;
+    EXPECT_TRUE(has_line(both, "# HELP a_b_2 B's a_b_2")) << both;
+    EXPECT_LT(both.find(R"(a_b_2{vm="B"})"), both.find(R"(a_b_2{vm="A"})")) << both;
+    expect_valid(both, format);
+    expect_tools_accept(both, format);
+  }
+}
+
 TEST(MetricsPage, AcceptHeaderChoosesTheFormat) {
   EXPECT_EQ(negotiate_format(""), ExpositionFormat::kPrometheus);
   EXPECT_EQ(negotiate_format("text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), ExpositionFormat::kPrometheus);

@@ -52,6 +52,10 @@ std::string_view content_type(cli::ExpositionFormat format);
 // The /metrics page: the exporter's own families (ktstats_up,
 // ktstats_scrape_duration_seconds, ktstats_scrape_errors_total,
 // ktstats_relay_info), then each VM's stats, every sample labelled vm first.
+// Names are resolved per VM, as `ktstats stats` names that VM's alone with
+// the exporter's names and the vm label held first, so a VM's names never
+// depend on other VMs; the same name from several VMs is then one family,
+// described (TYPE, HELP) by the first VM in serve's order that has it.
 std::string metrics_text(const std::vector<VmOutcome>& vms, cli::ExpositionFormat format);
 
 // One VM as the index page lists it.

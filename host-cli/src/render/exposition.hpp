@@ -37,6 +37,9 @@ using MetricValue = std::variant<std::int64_t, std::uint64_t, double>;
 //   from the outermost in);
 // - a sample whose label set (as written) its family already has is
 //   dropped: the first one stays.
+// serve's /metrics names each VM's stats in an exposition of its own, then
+// merges them by name (metrics/metrics_page.hpp): a VM's names never depend
+// on other VMs.
 class Exposition {
  public:
   enum class Type { kGauge, kCounter };
