@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "test_files.hpp"
 
 namespace ktstats::metrics {

@@ -2,7 +2,18 @@
 // naming the file and the problem.
 #include "metrics/web_config.hpp"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <sstream>
 
 #include "metrics/basic_auth.hpp"
 #include "test_files.hpp"

@@ -171,6 +171,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void handle(const http::request<http::string_body>& request) {
     ++request_id_;
     version_ = request.version();
+    head_ = request.method() == http::verb::head;
     method_ = for_log(request.method_string());
     target_ = for_log(request.target());
     if (refuse_) return answer_error(503, "too many connections");
@@ -190,7 +191,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         self->held_.reset();
         if (self->closed_ || id != self->request_id_) return;
         if (right) return self->route(self->parser_->get());
-        self->answer(HttpResponse{401, "text/plain; charset=utf-8", "401 Unauthorized\n"}, false,
+        self->answer(HttpResponse{401, "text/plain; charset=utf-8", "401 Unauthorized\n"},
                      self->parser_->get().keep_alive(),
                      {{http::field::www_authenticate, "Basic realm=\"ktstats\""}});
       });
@@ -206,28 +207,27 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     const std::string_view path = target.substr(0, question);
     const auto found = shared_->routes.find(path);
     if (found == shared_->routes.end()) return answer_simple(404, keep_alive);
-    const bool head = request.method() == http::verb::head;
-    if (request.method() != http::verb::get && !head) {
+    if (request.method() != http::verb::get && !head_) {
       return answer(HttpResponse{405, "text/plain; charset=utf-8", "405 Method Not Allowed\n"},
-                    false, keep_alive, {{http::field::allow, "GET, HEAD"}});
+                    keep_alive, {{http::field::allow, "GET, HEAD"}});
     }
     HttpRequest routed;
-    routed.head = head;
+    routed.head = head_;
     routed.path = std::string(path);
     if (question != std::string_view::npos) routed.query = std::string(target.substr(question + 1));
     routed.accept = std::string(request[http::field::accept]);
     routed.scrape_timeout = parse_scrape_timeout(request["X-Prometheus-Scrape-Timeout-Seconds"]);
-    found->second(routed, [self = this->shared_from_this(), id = request_id_, head,
+    found->second(routed, [self = this->shared_from_this(), id = request_id_,
                            keep_alive](HttpResponse response) {
       if (self->closed_ || id != self->request_id_ || self->answered_ == id) return;
-      self->answer(std::move(response), head, keep_alive, {});
+      self->answer(std::move(response), keep_alive, {});
     });
   }
 
   void answer_simple(unsigned status, bool keep_alive) {
     answer(HttpResponse{status, "text/plain; charset=utf-8",
                         std::to_string(status) + " " + std::string(reason_text(status)) + "\n"},
-           false, keep_alive, {});
+           keep_alive, {});
   }
 
   // An answer after which the connection is closed: the request was not
@@ -236,6 +236,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (request_id_ == answered_) {  // no request parsed: nothing to log it by
       ++request_id_;
       version_ = 11;
+      head_ = false;
       method_ = "-";
       target_ = "-";
     }
@@ -243,7 +244,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     answer_simple(status, false);
   }
 
-  void answer(HttpResponse response, bool head, bool keep_alive,
+  // Every answer to a HEAD request, errors too, goes without its body: on
+  // a kept-alive connection a body would be read as the next answer.
+  void answer(HttpResponse response, bool keep_alive,
               std::initializer_list<std::pair<http::field, std::string_view>> headers) {
     answered_ = request_id_;
     if (response.status < 100 || response.status > 999) response.status = 500;
@@ -256,7 +259,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     for (const auto& [field, value] : headers) response_.set(field, value);
     response_.keep_alive(keep_alive);
     response_.content_length(response.body.size());
-    if (!head) response_.body() = std::move(response.body);
+    if (!head_) response_.body() = std::move(response.body);
     lowest().expires_after(shared_->limits.request_timeout);
     abort_on_close(true);
     http::async_write(stream_, response_,
@@ -312,6 +315,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::uint64_t request_id_ = 0;
   std::uint64_t answered_ = 0;
   unsigned version_ = 11;
+  bool head_ = false;  // the request answered is HEAD
   std::string method_;
   std::string target_;
   std::size_t drained_ = 0;
