@@ -631,5 +631,55 @@ TEST(HttpServerBasicAuth, SlowPasswordCheckDoesNotHoldUpOtherRequests) {
   EXPECT_EQ(status_of(read_until_close(bob.get()).bytes), 401);
 }
 
+// With bob's check under way, a request without credentials or with
+// unreadable ones needs no bcrypt: 401 before bob's verdict.
+TEST(HttpServerBasicAuth, MissingOrMalformedCredentialsAre401AtOnce) {
+  HttpServerOptions options;
+  WebConfig web;
+  web.basic_auth_users = {{"bob", testing::bcrypt_hash("other", 13)}};
+  options.web = web;
+  RunningServer server(options);
+  ASSERT_TRUE(server.ok()) << server.why();
+  Fd bob = connect_to(server.port());
+  ASSERT_TRUE(send_all(bob.get(), get("/metrics", "Authorization: Basic Ym9iOndyb25n\r\n")));  // bob:wrong
+  for (const std::string& header :
+       {std::string(""), std::string("Authorization: Basic !!!!\r\n"),
+        std::string("Authorization: Bearer Ym9iOndyb25n\r\n")}) {
+    const std::string response = exchange(server.port(), get("/metrics", header));
+    EXPECT_EQ(status_of(response), 401) << header << response;
+    EXPECT_TRUE(has_header(response, "WWW-Authenticate: Basic realm=\"ktstats\"")) << response;
+  }
+  pollfd waiting{bob.get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&waiting, 1, 0), 0) << "bob's check ended before the others were answered";
+  EXPECT_EQ(status_of(read_until_close(bob.get()).bytes), 401);
+}
+
+// Sixteen slow checks queued or running: the next is told to come back
+// (503, Retry-After) at once rather than wait behind them.
+TEST(HttpServerBasicAuth, ChecksPastTheQueueCapAre503WithRetryAfter) {
+  HttpServerOptions options;
+  WebConfig web;
+  web.basic_auth_users = {{"bob", testing::bcrypt_hash("other", 13)}};
+  options.web = web;
+  RunningServer server(options);
+  ASSERT_TRUE(server.ok()) << server.why();
+  const std::string wrong = get("/metrics", "Authorization: Basic Ym9iOndyb25n\r\n");  // bob:wrong
+  std::vector<Fd> queued;
+  for (int i = 0; i < 16; ++i) {
+    queued.push_back(connect_to(server.port()));
+    ASSERT_TRUE(send_all(queued.back().get(), wrong));
+  }
+  // The sixteen may be read after the first of these: a few tries.
+  std::string refused;
+  for (int attempt = 0; attempt < 4 && status_of(refused) != 503; ++attempt) {
+    Fd extra = connect_to(server.port());
+    ASSERT_TRUE(send_all(extra.get(), wrong));
+    pollfd answered{extra.get(), POLLIN, 0};
+    if (::poll(&answered, 1, 1000) == 1) refused = read_response(extra.get());
+  }
+  EXPECT_EQ(status_of(refused), 503) << refused;
+  EXPECT_TRUE(has_header(refused, "Retry-After: 1")) << refused;
+}
+
 }  // namespace
 }  // namespace ktstats::metrics

@@ -39,6 +39,10 @@ constexpr std::size_t kMaxBodyBytes = 4096;
 // while the client's request is still arriving.
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+// Password checks queued for the bcrypt thread or running there, in all:
+// past it a request is told to come back rather than wait its turn (each
+// check costs bcrypt's time, so a longer queue is minutes of waiting).
+constexpr std::size_t kMaxPendingChecks = 16;
 
 class SessionBase {
  public:
@@ -57,6 +61,9 @@ struct Shared {
   // bcrypt runs here, not on the io_context's thread, which must keep
   // serving (and scraping) while a password is checked.
   std::unique_ptr<asio::thread_pool> auth_thread;
+  // Counted on the io_context's thread; apart from Shared, so that the
+  // checks queued on auth_thread do not hold Shared (which holds them).
+  std::shared_ptr<std::size_t> pending_checks = std::make_shared<std::size_t>(0);
   std::unique_ptr<asio::ssl::context> tls;
   tcp::acceptor acceptor;
   asio::steady_timer retry_timer;
@@ -177,25 +184,37 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (refuse_) return answer_error(503, "too many connections");
     if (!shared_->auth) return route(request);
     const std::string authorization(request[http::field::authorization]);
+    // No credentials (or unreadable ones) need no bcrypt: answered at once.
+    if (!parse_basic_authorization(authorization)) return answer_unauthorized(request.keep_alive());
     if (shared_->auth->check_remembered(authorization)) return route(request);
+    if (*shared_->pending_checks >= kMaxPendingChecks) {
+      return answer(HttpResponse{503, "text/plain; charset=utf-8", "503 Service Unavailable\n"},
+                    request.keep_alive(), {{http::field::retry_after, "1"}});
+    }
+    ++*shared_->pending_checks;
     // The pool's task holds no session: the session holds itself until the
     // verdict comes back or it is closed (stop() drops the pool's tasks).
     held_ = this->shared_from_this();
     asio::post(*shared_->auth_thread, [auth = shared_->auth, authorization,
                                        executor = stream_.get_executor(),
+                                       pending = shared_->pending_checks,
                                        weak = this->weak_from_this(), id = request_id_] {
       const bool right = auth->check(authorization);
-      asio::post(executor, [weak, right, id] {
+      asio::post(executor, [weak, pending, right, id] {
+        --*pending;
         const auto self = weak.lock();
         if (!self) return;
         self->held_.reset();
         if (self->closed_ || id != self->request_id_) return;
         if (right) return self->route(self->parser_->get());
-        self->answer(HttpResponse{401, "text/plain; charset=utf-8", "401 Unauthorized\n"},
-                     self->parser_->get().keep_alive(),
-                     {{http::field::www_authenticate, "Basic realm=\"ktstats\""}});
+        self->answer_unauthorized(self->parser_->get().keep_alive());
       });
     });
+  }
+
+  void answer_unauthorized(bool keep_alive) {
+    answer(HttpResponse{401, "text/plain; charset=utf-8", "401 Unauthorized\n"}, keep_alive,
+           {{http::field::www_authenticate, "Basic realm=\"ktstats\""}});
   }
 
   // The request is in the limits and authenticated: to its route.
