@@ -153,5 +153,51 @@ TEST_F(WebConfigTest, ControlCharactersInKeysAreEscapedInTheMessage) {
   EXPECT_NE(why.find("\\x1b"), std::string::npos) << why;
 }
 
+// An encrypted key would make OpenSSL ask for its passphrase on the
+// terminal (or stdin): refused at once, saying how to decrypt it. Loaded in
+// a child with no terminal and stdin a pipe nobody writes, so that a prompt
+// shows as a child that does not end (killed after 10 s).
+TEST_F(WebConfigTest, EncryptedKeyIsRefusedWithoutAPrompt) {
+  const std::string key = dir_.file("locked.key");
+  const std::string command = "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 "
+                              "-aes256 -pass pass:x -out '" + key + "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const std::string path = dir_.write("web.yml",
+                                      "tls_server_config:\n"
+                                      "  cert_file: server.crt\n"
+                                      "  key_file: locked.key\n");
+  int stdin_pipe[2];
+  int result_pipe[2];
+  ASSERT_EQ(::pipe(stdin_pipe), 0);
+  ASSERT_EQ(::pipe(result_pipe), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::setsid();  // no controlling terminal: /dev/tty cannot be opened
+    ::dup2(stdin_pipe[0], 0);
+    std::string why;
+    const bool loaded = load_web_config(path, &why).has_value();
+    const std::string said = (loaded ? "loaded" : why);
+    (void)!::write(result_pipe[1], said.data(), said.size());
+    ::_exit(0);
+  }
+  ::close(result_pipe[1]);
+  std::string said;
+  pollfd ready{result_pipe[0], POLLIN, 0};
+  while (::poll(&ready, 1, 10'000) == 1) {
+    char chunk[1024];
+    const ssize_t size = ::read(result_pipe[0], chunk, sizeof chunk);
+    if (size <= 0) break;
+    said.append(chunk, static_cast<std::size_t>(size));
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  for (const int fd : {stdin_pipe[0], stdin_pipe[1], result_pipe[0]}) ::close(fd);
+  EXPECT_NE(said.find("encrypted private keys are not supported (decrypt it: openssl pkey -in KEY "
+                      "-out KEY.plain)"),
+            std::string::npos)
+      << (said.empty() ? "no answer within 10 s: a passphrase prompt?" : said);
+}
+
 }  // namespace
 }  // namespace ktstats::metrics

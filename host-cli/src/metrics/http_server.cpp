@@ -433,7 +433,17 @@ Result<std::unique_ptr<asio::ssl::context>> make_tls_context(const TlsServerConf
   if (context->use_certificate_chain_file(config.cert_file, error)) {
     return failed("cert_file " + for_log(config.cert_file));
   }
-  if (context->use_private_key_file(config.key_file, asio::ssl::context::pem, error)) {
+  bool asked_passphrase = false;
+  SSL_CTX_set_default_passwd_cb(context->native_handle(), refuse_passphrase);
+  SSL_CTX_set_default_passwd_cb_userdata(context->native_handle(), &asked_passphrase);
+  const bool key_loaded = !context->use_private_key_file(config.key_file, asio::ssl::context::pem, error);
+  // Asio's context deletes a userdata it finds as its own callback object.
+  SSL_CTX_set_default_passwd_cb_userdata(context->native_handle(), nullptr);
+  if (!key_loaded) {
+    if (asked_passphrase) {
+      return Transport{"metrics: TLS: key_file " + for_log(config.key_file) + ": " +
+                       std::string(kEncryptedKeyRefused)};
+    }
     return failed("key_file " + for_log(config.key_file));
   }
   if (config.client_ca_file) {

@@ -114,7 +114,16 @@ bool check_tls_files(const std::string& path, const TlsServerConfig& tls, std::s
            " is not a PEM certificate: " + openssl_error_text();
     return false;
   }
+  bool asked_passphrase = false;
+  SSL_CTX_set_default_passwd_cb(context.get(), refuse_passphrase);
+  SSL_CTX_set_default_passwd_cb_userdata(context.get(), &asked_passphrase);
   if (SSL_CTX_use_PrivateKey_file(context.get(), tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (asked_passphrase) {
+      ERR_clear_error();
+      *why = at + "key_file " + escape_for_terminal(tls.key_file, 300) + ": " +
+             std::string(kEncryptedKeyRefused);
+      return false;
+    }
     *why = at + "key_file " + escape_for_terminal(tls.key_file, 300) +
            " is not a PEM private key matching cert_file: " + openssl_error_text();
     return false;
@@ -233,6 +242,11 @@ std::optional<std::map<std::string, std::string>> basic_auth_users(const std::st
 }
 
 }  // namespace
+
+int refuse_passphrase(char* /*buffer*/, int /*size*/, int /*rwflag*/, void* asked) {
+  if (asked != nullptr) *static_cast<bool*>(asked) = true;
+  return 0;
+}
 
 std::optional<WebConfig> load_web_config(const std::string& path, std::string* why) {
   auto text = read_file(path, why);

@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ktstats::metrics {
 
@@ -47,5 +48,13 @@ struct WebConfig {
 // certificate or key that cannot be loaded or a key that does not match its
 // certificate.
 std::optional<WebConfig> load_web_config(const std::string& path, std::string* why);
+
+// For SSL_CTX_set_default_passwd_cb: gives no passphrase, so that an
+// encrypted key fails to load rather than OpenSSL asking for one on the
+// terminal; sets the bool its userdata points to, to tell that failure apart.
+int refuse_passphrase(char* buffer, int size, int rwflag, void* asked);
+
+inline constexpr std::string_view kEncryptedKeyRefused =
+    "encrypted private keys are not supported (decrypt it: openssl pkey -in KEY -out KEY.plain)";
 
 }  // namespace ktstats::metrics
