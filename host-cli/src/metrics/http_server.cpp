@@ -39,6 +39,7 @@ constexpr std::size_t kMaxBodyBytes = 4096;
 // while the client's request is still arriving.
 constexpr std::size_t kMaxDrainBytes = 64 * 1024;
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
+constexpr int kSendBufferBytes = 256 * 1024;
 // Password checks queued for the bcrypt thread or running there, in all:
 // past it a request is told to come back rather than wait its turn (each
 // check costs bcrypt's time, so a longer queue is minutes of waiting).
@@ -344,6 +345,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
 void accept_next(const std::shared_ptr<Shared>& shared);
 
+// Answers are small and often followed at once by a close (or TLS's
+// close_notify): with Nagle's algorithm that last write waits for the
+// client's delayed ACK, ~40 ms. The send buffer caps the kernel memory a
+// client that pipelines requests and never reads its answers can pin.
+void configure_accepted_socket(tcp::socket& socket) {
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), ignored);
+}
+
 void start_session(const std::shared_ptr<Shared>& shared, tcp::socket socket) {
   beast::error_code error;
   const auto remote = socket.remote_endpoint(error);
@@ -357,6 +368,7 @@ void start_session(const std::shared_ptr<Shared>& shared, tcp::socket socket) {
     return;
   }
   const bool refuse = open >= max;
+  configure_accepted_socket(socket);
   beast::tcp_stream stream(std::move(socket));
   if (shared->tls) {
     using TlsStream = beast::ssl_stream<beast::tcp_stream>;
