@@ -76,5 +76,25 @@ TEST(BasicAuth, ChecksUsersAndPasswords) {
   EXPECT_FALSE(auth.check(""));
 }
 
+// The dummy hash an unknown user is checked against costs the highest
+// cost configured to check, not to make: start-up does not pay a cost-12
+// bcrypt (its time measured here, as the bound, on this machine).
+TEST(BasicAuth, StartUpDoesNotComputeAHashOfTheHighestCost) {
+  const std::string hash = testing::bcrypt_hash("pw", 12);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_FALSE(bcrypt_matches("other", hash));
+  const auto one_check = std::chrono::steady_clock::now() - start;
+  start = std::chrono::steady_clock::now();
+  const BasicAuth auth({{"alice", hash}});
+  const auto made = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(made, one_check / 4)
+      << std::chrono::duration_cast<std::chrono::milliseconds>(made).count() << " ms against "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(one_check).count() << " ms";
+  // An unknown user still costs a check of that cost.
+  start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(auth.check("Basic bWFsbG9yeTpwdw=="));  // mallory:pw
+  EXPECT_GT(std::chrono::steady_clock::now() - start, one_check / 2);
+}
+
 }  // namespace
 }  // namespace ktstats::metrics

@@ -700,5 +700,35 @@ TEST(HttpServerBasicAuth, ChecksPastTheQueueCapAre503WithRetryAfter) {
   EXPECT_TRUE(has_header(refused, "Retry-After: 1")) << refused;
 }
 
+// stop() does not wait for a check under way (cost 13: its time, measured
+// making the hash, is the bound); its verdict is dropped.
+TEST(HttpServerBasicAuth, StopDoesNotWaitForACheckUnderWay) {
+  auto start = Clock::now();
+  const std::string slow = testing::bcrypt_hash("other", 13);
+  const auto one_check = Clock::now() - start;
+  HttpServerOptions options;
+  WebConfig web;
+  web.basic_auth_users = {{"alice", testing::bcrypt_hash("s3cret")}, {"bob", slow}};
+  options.web = web;
+  auto server = std::make_unique<RunningServer>(options);
+  ASSERT_TRUE(server->ok()) << server->why();
+  const std::string alice = get("/metrics", "Authorization: Basic YWxpY2U6czNjcmV0\r\n");
+  ASSERT_EQ(status_of(exchange(server->port(), alice)), 200);  // now remembered
+  Fd bob = connect_to(server->port());
+  ASSERT_TRUE(send_all(bob.get(), get("/metrics", "Authorization: Basic Ym9iOndyb25n\r\n")));
+  // Answered on the io thread, after bob's request was read (most likely).
+  ASSERT_EQ(status_of(exchange(server->port(), alice)), 200);
+  // Nothing outside tells when bob's check starts: a quarter of its time
+  // lets it start, and leaves it most of its time still to run.
+  std::this_thread::sleep_for(one_check / 4);
+  start = Clock::now();
+  server.reset();
+  const auto stopping = Clock::now() - start;
+  EXPECT_LT(stopping, one_check / 3)
+      << std::chrono::duration_cast<std::chrono::milliseconds>(stopping).count() << " ms against "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(one_check).count() << " ms";
+  EXPECT_EQ(read_until_close(bob.get()).bytes, "");
+}
+
 }  // namespace
 }  // namespace ktstats::metrics

@@ -199,5 +199,15 @@ TEST_F(WebConfigTest, EncryptedKeyIsRefusedWithoutAPrompt) {
       << (said.empty() ? "no answer within 10 s: a passphrase prompt?" : said);
 }
 
+// Each step of bcrypt's cost doubles the time of every login check.
+TEST_F(WebConfigTest, BcryptCostOver14IsRefused) {
+  std::string hash = testing::bcrypt_hash("pw");
+  hash.replace(4, 2, "15");  // the shape of a cost-15 hash, without its seconds of making
+  const std::string refused = refusal("basic_auth_users:\n  alice: " + hash + "\n");
+  EXPECT_NE(refused.find("cost 15: at most 14; each step doubles the time of every login check"),
+            std::string::npos)
+      << refused;
+}
+
 }  // namespace
 }  // namespace ktstats::metrics

@@ -38,18 +38,20 @@ std::string_view trim_spaces(std::string_view text) {
   return text;
 }
 
-unsigned bcrypt_cost(std::string_view hash) {
-  return static_cast<unsigned>((hash[4] - '0') * 10 + (hash[5] - '0'));
-}
-
-// A bcrypt hash of an empty password at cost, with a random salt: what an
-// unknown user's password is checked against.
+// What an unknown user's password is checked against: a hash of the empty
+// password made at the lowest cost (no start-up stall), then marked with
+// cost, so that checking against it takes cost's time; no password matches
+// it (the empty one neither: it was not hashed at that cost).
 std::string make_dummy_hash(unsigned cost) {
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, setting, sizeof setting) == nullptr) return {};
+  if (crypt_gensalt_rn("$2b$", 4, nullptr, 0, setting, sizeof setting) == nullptr) return {};
   auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_rn("", setting, data.get(), sizeof *data);
-  return hash != nullptr ? std::string(hash) : std::string();
+  const char* made = crypt_rn("", setting, data.get(), sizeof *data);
+  if (made == nullptr || !is_bcrypt_hash(made)) return {};
+  std::string hash(made);
+  hash[4] = static_cast<char>('0' + cost / 10);
+  hash[5] = static_cast<char>('0' + cost % 10);
+  return hash;
 }
 
 std::optional<std::array<unsigned char, 32>> sha256(std::string_view text) {
@@ -119,6 +121,10 @@ bool is_bcrypt_hash(std::string_view hash) {
   });
 }
 
+unsigned bcrypt_cost(std::string_view hash) {
+  return static_cast<unsigned>((hash[4] - '0') * 10 + (hash[5] - '0'));
+}
+
 bool bcrypt_matches(std::string_view password, const std::string& hash) {
   // crypt() reads a C string: a password with a NUL would be cut short.
   if (password.find('\0') != std::string_view::npos || hash.size() != kBcryptHashSize) return false;
@@ -132,7 +138,7 @@ bool bcrypt_matches(std::string_view password, const std::string& hash) {
 BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {
   unsigned cost = 4;
   for (const auto& [name, hash] : users_) {
-    if (is_bcrypt_hash(hash)) cost = std::max(cost, bcrypt_cost(hash));
+    if (is_bcrypt_hash(hash)) cost = std::min(kMaxBcryptCost, std::max(cost, bcrypt_cost(hash)));
   }
   dummy_hash_ = make_dummy_hash(cost);
 }

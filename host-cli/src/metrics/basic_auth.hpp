@@ -26,9 +26,16 @@ std::optional<BasicCredentials> parse_basic_authorization(std::string_view heade
 // "$2a$", "$2b$" or "$2y$", a two-digit cost, '$' and 53 characters.
 bool is_bcrypt_hash(std::string_view hash);
 
+// The cost of a hash is_bcrypt_hash() accepts.
+unsigned bcrypt_cost(std::string_view hash);
+
+// Each step doubles the time of every check: 14 is about a second here.
+inline constexpr unsigned kMaxBcryptCost = 14;
+
 // The users of a web config and their bcrypt hashes. A check costs one
 // bcrypt computation whether or not the user exists (an unknown user's is
-// made against a dummy hash of the highest cost configured), so the answer
+// made against a dummy hash of the highest cost configured), so when every
+// user's hash has the same cost the answer
 // time does not tell which names exist. A password found right is
 // remembered (its SHA-256, per user), so a scraper repeating it does not
 // pay bcrypt's cost on every scrape.

@@ -9,7 +9,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -17,7 +16,12 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 
@@ -51,19 +55,79 @@ class SessionBase {
   virtual void close() = 0;
 };
 
+// bcrypt runs on a thread of its own, not on the io_context's thread, which
+// must keep serving (and scraping) while a password is checked. The thread
+// is detached: stop() drops the checks not started and does not wait for
+// the one running, whose verdict is then not delivered.
+class AuthWorker : public std::enable_shared_from_this<AuthWorker> {
+ public:
+  using Job = std::function<void(AuthWorker&)>;
+
+  void start() {
+    std::thread([self = shared_from_this()] { self->run(); }).detach();
+  }
+
+  void post(Job job) {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    jobs_.push_back(std::move(job));
+    ready_.notify_one();
+  }
+
+  // deliver runs unless stop() came first; stop() waits for it, so it may
+  // post to the io_context, which lives at least until stop() returns.
+  void unless_stopped(const std::function<void()>& deliver) {
+    std::lock_guard lock(mutex_);
+    if (!stopped_) deliver();
+  }
+
+  void stop() {
+    std::deque<Job> dropped;
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+      dropped.swap(jobs_);
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return stopped_ || !jobs_.empty(); });
+        if (stopped_) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job(*this);
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Job> jobs_;
+  bool stopped_ = false;
+};
+
 // What the acceptor and every session share; sessions hold it, so it
 // outlives the HttpServer object while their handlers are pending.
 struct Shared {
   explicit Shared(asio::io_context& io) : acceptor(io), retry_timer(io) {}
+  ~Shared() {
+    if (auth_worker) auth_worker->stop();
+  }
+  Shared(const Shared&) = delete;
+  Shared& operator=(const Shared&) = delete;
 
   HttpLimits limits;
   std::map<std::string, Route, std::less<>> routes;
   std::shared_ptr<const BasicAuth> auth;
-  // bcrypt runs here, not on the io_context's thread, which must keep
-  // serving (and scraping) while a password is checked.
-  std::unique_ptr<asio::thread_pool> auth_thread;
+  std::shared_ptr<AuthWorker> auth_worker;
   // Counted on the io_context's thread; apart from Shared, so that the
-  // checks queued on auth_thread do not hold Shared (which holds them).
+  // checks queued on auth_worker do not hold Shared (which holds them).
   std::shared_ptr<std::size_t> pending_checks = std::make_shared<std::size_t>(0);
   std::unique_ptr<asio::ssl::context> tls;
   tcp::acceptor acceptor;
@@ -194,21 +258,22 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     ++*shared_->pending_checks;
     // The pool's task holds no session: the session holds itself until the
-    // verdict comes back or it is closed (stop() drops the pool's tasks).
+    // verdict comes back or it is closed (stop() drops the worker's jobs).
     held_ = this->shared_from_this();
-    asio::post(*shared_->auth_thread, [auth = shared_->auth, authorization,
-                                       executor = stream_.get_executor(),
-                                       pending = shared_->pending_checks,
-                                       weak = this->weak_from_this(), id = request_id_] {
+    shared_->auth_worker->post([auth = shared_->auth, authorization,
+                                executor = stream_.get_executor(), pending = shared_->pending_checks,
+                                weak = this->weak_from_this(), id = request_id_](AuthWorker& worker) {
       const bool right = auth->check(authorization);
-      asio::post(executor, [weak, pending, right, id] {
-        --*pending;
-        const auto self = weak.lock();
-        if (!self) return;
-        self->held_.reset();
-        if (self->closed_ || id != self->request_id_) return;
-        if (right) return self->route(self->parser_->get());
-        self->answer_unauthorized(self->parser_->get().keep_alive());
+      worker.unless_stopped([&] {
+        asio::post(executor, [weak, pending, right, id] {
+          --*pending;
+          const auto self = weak.lock();
+          if (!self) return;
+          self->held_.reset();
+          if (self->closed_ || id != self->request_id_) return;
+          if (right) return self->route(self->parser_->get());
+          self->answer_unauthorized(self->parser_->get().keep_alive());
+        });
       });
     });
   }
@@ -497,12 +562,8 @@ class Server final : public HttpServer {
     for (const auto& weak : sessions) {
       if (auto session = weak.lock()) session->close();
     }
-    // A check under way ends (its verdict finds its session closed); those
-    // not started are dropped.
-    if (shared_->auth_thread) {
-      shared_->auth_thread->stop();
-      shared_->auth_thread->join();
-    }
+    // Checks not started are dropped; one under way is not waited for.
+    if (shared_->auth_worker) shared_->auth_worker->stop();
   }
 
  private:
@@ -519,7 +580,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(asio::io_context& io,
   if (options.web) {
     if (!options.web->basic_auth_users.empty()) {
       shared->auth = std::make_shared<const BasicAuth>(options.web->basic_auth_users);
-      shared->auth_thread = std::make_unique<asio::thread_pool>(1);
+      shared->auth_worker = std::make_shared<AuthWorker>();
+      shared->auth_worker->start();
     }
     if (options.web->tls) {
       auto context = make_tls_context(*options.web->tls);

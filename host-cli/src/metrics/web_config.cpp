@@ -232,6 +232,13 @@ std::optional<std::map<std::string, std::string>> basic_auth_users(const std::st
              escape_for_terminal(name, 100) + "' is not a bcrypt hash ($2a$, $2b$ or $2y$)";
       return std::nullopt;
     }
+    if (bcrypt_cost(*hash) > kMaxBcryptCost) {
+      *why = where(path, entry.second.Mark()) + ": the password of user '" +
+             escape_for_terminal(name, 100) + "': cost " + std::to_string(bcrypt_cost(*hash)) +
+             ": at most " + std::to_string(kMaxBcryptCost) +
+             "; each step doubles the time of every login check";
+      return std::nullopt;
+    }
     if (!users.emplace(name, *hash).second) {
       *why = where(path, entry.first.Mark()) + ": user '" + escape_for_terminal(name, 100) +
              "' is given twice";
