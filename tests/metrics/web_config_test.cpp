@@ -209,5 +209,23 @@ TEST_F(WebConfigTest, BcryptCostOver14IsRefused) {
       << refused;
 }
 
+// An unknown user is checked at the highest cost: a known user of a lower
+// cost is answered sooner, which tells the name exists. Said at load.
+TEST_F(WebConfigTest, UsersOfDifferentCostsAreWarnedOf) {
+  std::ostringstream logged;
+  const auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_st>(logged)));
+  EXPECT_EQ(refusal("basic_auth_users:\n  alice: " + testing::bcrypt_hash("pw", 4) +
+                    "\n  bob: " + testing::bcrypt_hash("pw", 4) + "\n"),
+            "");
+  EXPECT_EQ(logged.str(), "");
+  EXPECT_EQ(refusal("basic_auth_users:\n  alice: " + testing::bcrypt_hash("pw", 4) +
+                    "\n  bob: " + testing::bcrypt_hash("pw", 5) + "\n"),
+            "");
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(logged.str().find("different costs (4 to 5)"), std::string::npos) << logged.str();
+}
+
 }  // namespace
 }  // namespace ktstats::metrics

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -210,6 +211,22 @@ std::optional<TlsServerConfig> tls_server_config(const std::string& path, const 
   return tls;
 }
 
+// An unknown user is checked against a dummy hash of the highest cost: a
+// known user of a lower cost is answered sooner, which tells the name exists.
+void warn_if_costs_differ(const std::string& path, const std::map<std::string, std::string>& users) {
+  unsigned lowest = kMaxBcryptCost;
+  unsigned highest = 0;
+  for (const auto& [name, hash] : users) {
+    lowest = std::min(lowest, bcrypt_cost(hash));
+    highest = std::max(highest, bcrypt_cost(hash));
+  }
+  if (users.empty() || lowest == highest) return;
+  spdlog::warn(
+      "{}: the users' bcrypt hashes have different costs ({} to {}): the time of a 401 tells "
+      "which user names exist; hash every password with the same cost",
+      escape_for_terminal(path, 300), lowest, highest);
+}
+
 std::optional<std::map<std::string, std::string>> basic_auth_users(const std::string& path,
                                                                    const YAML::Node& node,
                                                                    std::string* why) {
@@ -245,6 +262,7 @@ std::optional<std::map<std::string, std::string>> basic_auth_users(const std::st
       return std::nullopt;
     }
   }
+  warn_if_costs_differ(path, users);
   return users;
 }
 
