@@ -134,6 +134,7 @@ struct Shared {
   asio::steady_timer retry_timer;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
   bool stopped = false;
+  bool accept_failing = false;  // warned once per run of failures
 };
 
 std::string_view reason_text(unsigned status) {
@@ -450,11 +451,22 @@ void accept_next(const std::shared_ptr<Shared>& shared) {
   shared->acceptor.async_accept([shared](beast::error_code error, tcp::socket socket) {
     if (shared->stopped) return;
     if (!error) {
+      if (shared->accept_failing) {
+        shared->accept_failing = false;
+        spdlog::info("metrics: accepting connections again");
+      }
       start_session(shared, std::move(socket));
       return accept_next(shared);
     }
     // Out of descriptors, say: try again a little later rather than spin.
-    spdlog::warn("metrics: accepting a connection: {}", for_log(error.message()));
+    // Warned once, not every retry, while it lasts.
+    if (!shared->accept_failing) {
+      shared->accept_failing = true;
+      spdlog::warn("metrics: accepting a connection: {} (retrying every {} ms)",
+                   for_log(error.message()), kAcceptRetry.count());
+    } else {
+      spdlog::debug("metrics: accepting a connection: {}", for_log(error.message()));
+    }
     shared->retry_timer.expires_after(kAcceptRetry);
     shared->retry_timer.async_wait([shared](beast::error_code waited) {
       if (!waited && !shared->stopped) accept_next(shared);
