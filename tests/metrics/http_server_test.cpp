@@ -264,6 +264,17 @@ TEST(HttpServer, HeadErrorAnswerHasNoBodySoTheNextAnswerParses) {
   EXPECT_EQ(body_of(second), "hello\n") << second;
 }
 
+// RFC 9112 3.2: HTTP/1.1 needs exactly one Host; HTTP/1.0 may go without.
+TEST(HttpServer, Http11WithoutHostOrWithTwoIs400) {
+  RunningServer server;
+  ASSERT_TRUE(server.ok()) << server.why();
+  EXPECT_EQ(status_of(exchange(server.port(), "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n")), 400);
+  EXPECT_EQ(status_of(exchange(server.port(), "GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n"
+                                              "Connection: close\r\n\r\n")),
+            400);
+  EXPECT_EQ(status_of(exchange(server.port(), "GET /metrics HTTP/1.0\r\n\r\n")), 200);
+}
+
 TEST(HttpServer, OtherMethodIs405WithAllow) {
   RunningServer server;
   ASSERT_TRUE(server.ok()) << server.why();

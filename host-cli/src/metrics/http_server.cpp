@@ -247,6 +247,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     head_ = request.method() == http::verb::head;
     method_ = for_log(request.method_string());
     target_ = for_log(request.target());
+    // RFC 9112 3.2: an HTTP/1.1 request without Host, or any with two.
+    const auto hosts = request.count(http::field::host);
+    if (hosts > 1 || (hosts == 0 && request.version() >= 11)) {
+      return answer_error(400, "no Host, or more than one");
+    }
     if (refuse_) return answer_error(503, "too many connections");
     if (!shared_->auth) return route(request);
     const std::string authorization(request[http::field::authorization]);
