@@ -43,16 +43,6 @@ std::string request_line(std::string verb) {
   return (line ? *line : std::string()) + "\n";
 }
 
-// Whether a payload is still an instance of the top struct: an object
-// whose every key is one of its fields. A scheduler restarted as another
-// (or another version) sends keys its old schema does not have.
-bool matches_top(const boost::json::value& payload, const cli::StructMeta& top) {
-  const auto* object = payload.if_object();
-  if (object == nullptr) return false;
-  return std::all_of(object->begin(), object->end(),
-                     [&top](const auto& entry) { return top.field(entry.key()) != nullptr; });
-}
-
 // What one fetch of a VM got, handed to every scrape that waited for it.
 struct Fetched {
   std::optional<ScrapeError> error;
@@ -64,7 +54,7 @@ struct Fetched {
 };
 
 // One VM: a persistent connection to serve's socket for it, carrying one
-// request at a time. Every handler checks `attempt_`: a fetch that ended
+// fetch at a time. Every handler checks `attempt_`: a fetch that ended
 // (answered, timed out, dropped) leaves its handlers stale.
 class VmLink : public std::enable_shared_from_this<VmLink> {
  public:
@@ -80,7 +70,6 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
     waiters_.push_back(std::move(waiter));
     if (in_flight_) return;
     in_flight_ = true;
-    meta_refetched_ = false;
     started_ = Clock::now();
     const auto attempt = ++attempt_;
     timer_.expires_after(limit);
@@ -89,8 +78,7 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
       self->fail(ScrapeError::kTimeout, true);
     });
     if (!socket_.is_open()) return connect();
-    if (!meta_) return ask_meta();
-    ask_stats();
+    ask();
   }
 
   // The VM is gone from serve (or the exporter stops): its connection is
@@ -117,56 +105,26 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
                                         const boost::system::error_code& ec) {
       if (attempt != self->attempt_) return;
       if (ec) return self->fail(ScrapeError::kUnreachable, true);
-      self->ask_meta();
+      self->ask();
     });
   }
 
-  void ask_meta() {
-    ask(request_line("stats_meta"), [this](std::string_view line) {
-      if (is_error_answer(line)) return fail(ScrapeError::kErrorAnswer, false);
-      auto payload = decode_resp_payload(line);
-      if (!payload) return fail(ScrapeError::kProtocol, true);
-      auto meta = cli::parse_stats_meta(*payload);
-      if (!meta || !meta->top()) {
-        spdlog::warn("metrics: {}: stats_meta is not a schema with a top struct", escape_for_terminal(name_, 100));
-        return fail(ScrapeError::kProtocol, true);
-      }
-      meta_ = std::make_shared<const cli::StatsMeta>(std::move(*meta));
-      ask_stats();
-    });
-  }
-
-  void ask_stats() {
-    ask(request_line("stats"), [this](std::string_view line) {
-      if (is_error_answer(line)) return fail(ScrapeError::kErrorAnswer, false);
-      auto payload = decode_resp_payload(line);
-      if (!payload) return fail(ScrapeError::kProtocol, true);
-      const cli::StructMeta* top = *meta_->top();
-      if (!matches_top(*payload, *top) && !meta_refetched_) {
-        // The scheduler may have changed under the same session: its
-        // schema again, once; the answer after that is taken as it is.
-        meta_refetched_ = true;
-        meta_.reset();
-        return ask_meta();
-      }
-      Fetched fetched;
-      fetched.payload = std::make_shared<const boost::json::value>(std::move(*payload));
-      fetched.meta = meta_;
-      fetched.root = top;
-      finish(std::move(fetched));
-    });
-  }
-
-  // Writes a request line, reads the answer line, gives it to on_line.
-  template <typename OnLine>
-  void ask(std::string line, OnLine on_line) {
-    auto output = std::make_shared<const std::string>(std::move(line));
+  // stats_meta and stats in one write, their answers read in order: one
+  // round trip, and the schema is always the one of the scheduler that
+  // answers the stats (a scheduler restarted behind the relay is invisible
+  // to a client otherwise).
+  void ask() {
+    auto output = std::make_shared<const std::string>(request_line("stats_meta") + request_line("stats"));
     asio::async_write(socket_, asio::buffer(*output),
-                      [self = shared_from_this(), attempt = attempt_, on_line, output](
-                          const boost::system::error_code& ec, std::size_t) {
+                      [self = shared_from_this(), attempt = attempt_, output](const boost::system::error_code& ec,
+                                                                                std::size_t) {
                         if (attempt != self->attempt_) return;
                         if (ec) return self->fail(ScrapeError::kUnreachable, true);
-                        self->read_line(on_line);
+                        self->read_line([self](std::string meta_line) {
+                          self->read_line([self, meta_line = std::move(meta_line)](std::string stats_line) {
+                            self->take(meta_line, stats_line);
+                          });
+                        });
                       });
   }
 
@@ -176,24 +134,43 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
     // resizes its own buffer when it completes, never the next connection's.
     asio::async_read_until(
         socket_, asio::dynamic_buffer(*input_, kMaxLineBytes), '\n',
-        [self = shared_from_this(), attempt = attempt_, on_line, input = input_](
-            const boost::system::error_code& ec, std::size_t size) {
+        [self = shared_from_this(), attempt = attempt_, on_line = std::move(on_line), input = input_](
+            const boost::system::error_code& ec, std::size_t size) mutable {
           if (attempt != self->attempt_) return;
           if (ec == asio::error::not_found) return self->fail(ScrapeError::kOversize, true);
           if (ec) return self->fail(ScrapeError::kUnreachable, true);
-          const std::string line = input->substr(0, size - 1);
+          std::string line = input->substr(0, size - 1);
           input->erase(0, size);
-          on_line(line);
+          on_line(std::move(line));
         });
   }
 
-  // After an error answer the connection is sound, but the scheduler may
-  // have restarted: its schema is asked again. Any other failure leaves
+  // Both answers are read before either is judged: the connection stays
+  // in step after an error answer.
+  void take(std::string_view meta_line, std::string_view stats_line) {
+    if (is_error_answer(meta_line) || is_error_answer(stats_line)) return fail(ScrapeError::kErrorAnswer, false);
+    auto meta_payload = decode_resp_payload(meta_line);
+    if (!meta_payload) return fail(ScrapeError::kProtocol, true);
+    auto meta = cli::parse_stats_meta(*meta_payload);
+    if (!meta || !meta->top()) {
+      spdlog::warn("metrics: {}: stats_meta is not a schema with a top struct", escape_for_terminal(name_, 100));
+      return fail(ScrapeError::kProtocol, true);
+    }
+    auto payload = decode_resp_payload(stats_line);
+    if (!payload) return fail(ScrapeError::kProtocol, true);
+    auto shared_meta = std::make_shared<const cli::StatsMeta>(std::move(*meta));
+    Fetched fetched;
+    fetched.root = *shared_meta->top();
+    fetched.meta = std::move(shared_meta);
+    fetched.payload = std::make_shared<const boost::json::value>(std::move(*payload));
+    finish(std::move(fetched));
+  }
+
+  // An error answer leaves the connection sound. Any other failure leaves
   // the stream in an unknown state: the connection is closed, and the next
-  // fetch connects again (and asks the schema).
+  // fetch connects again.
   void fail(ScrapeError error, bool close_connection) {
     if (close_connection) close();
-    meta_.reset();
     ++errors_total_[static_cast<std::size_t>(error)];
     Fetched fetched;
     fetched.error = error;
@@ -215,7 +192,6 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
     boost::system::error_code ignored;
     socket_.close(ignored);
     input_ = std::make_shared<std::string>();
-    meta_.reset();
   }
 
   std::string name_;
@@ -223,9 +199,7 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
   UnixSocket socket_;
   asio::steady_timer timer_;
   std::shared_ptr<std::string> input_ = std::make_shared<std::string>();
-  std::shared_ptr<const cli::StatsMeta> meta_;
   bool in_flight_ = false;
-  bool meta_refetched_ = false;
   std::uint64_t attempt_ = 0;
   Clock::time_point started_;
   std::vector<Waiter> waiters_;

@@ -18,7 +18,7 @@ namespace ktstats::metrics {
 
 struct ScraperOptions {
   std::string control_socket;  // serve's RUNTIME/+control/stats
-  // A VM's fetch (connect, stats_meta when needed, stats) at most this long.
+  // A VM's fetch (connect when needed, stats_meta and stats) at most this long.
   std::chrono::milliseconds timeout{5'000};
   std::size_t max_vms = 4'096;  // VMs past it (in serve's order) are not scraped
 };
@@ -32,9 +32,9 @@ using StatusResult = std::optional<std::vector<VmRow>>;
 // io_context's thread (every call and callback there). The VM list is
 // serve's control socket's status; each VM has one connection to serve's
 // socket for it, kept between scrapes so that the guest sees one session;
-// stats_meta is asked once per connection and again when the scheduler
-// may have changed. All VMs are fetched at once; a VM's fetch in flight is
-// shared by every scrape that wants it.
+// every fetch asks stats_meta and stats in one round trip, so the schema
+// is always the current scheduler's. All VMs are fetched at once; a VM's
+// fetch in flight is shared by every scrape that wants it.
 class Scraper {
  public:
   Scraper(boost::asio::io_context& io, ScraperOptions options);
