@@ -169,6 +169,33 @@ TEST_F(Scraping, EveryScrapeAsksTheSchemaAndTheStatsOnTheKeptConnection) {
   EXPECT_TRUE(again.closed_within(5s));
 }
 
+TEST_F(Scraping, AKeptConnectionServeClosedIsConnectedAgainWithinTheSameScrape) {
+  auto first = scrape();
+  std::optional<test::LinePeer> vm(vm_listener->accept(5s));
+  ASSERT_TRUE(asks_both(*vm));
+  vm->send_line(kMetaAnswer);
+  vm->send_line(kStatsAnswer);
+  EXPECT_EQ(outcome(first), std::nullopt);
+
+  // serve closed the idle connection (the VM removed and added again):
+  // the scrape connects again and gets the stats.
+  vm.reset();
+  auto second = scrape();
+  std::optional<test::LinePeer> again(vm_listener->accept(5s));
+  ASSERT_TRUE(asks_both(*again));
+  again->send_line(kMetaAnswer);
+  again->send_line(kStatsAnswer);
+  EXPECT_EQ(outcome(second), std::nullopt);
+
+  // Once only: the new connection closed too before answering is unreachable.
+  again.reset();
+  auto third = scrape();
+  test::LinePeer refused(vm_listener->accept(5s));
+  ASSERT_TRUE(asks_both(refused));
+  refused.close();
+  EXPECT_EQ(outcome(third), ScrapeError::kUnreachable);
+}
+
 TEST_F(Scraping, AVmGoneFromServesStatusHasItsConnectionClosed) {
   auto first = scrape();
   test::LinePeer vm(vm_listener->accept(5s));

@@ -77,7 +77,8 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
       if (ec || attempt != self->attempt_) return;
       self->fail(ScrapeError::kTimeout, true);
     });
-    if (!socket_.is_open()) return connect();
+    may_reconnect_ = socket_.is_open();
+    if (!may_reconnect_) return connect();
     ask();
   }
 
@@ -119,7 +120,7 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
                       [self = shared_from_this(), attempt = attempt_, output](const boost::system::error_code& ec,
                                                                                 std::size_t) {
                         if (attempt != self->attempt_) return;
-                        if (ec) return self->fail(ScrapeError::kUnreachable, true);
+                        if (ec) return self->broke();
                         self->read_line([self](std::string meta_line) {
                           self->read_line([self, meta_line = std::move(meta_line)](std::string stats_line) {
                             self->take(meta_line, stats_line);
@@ -138,11 +139,24 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
             const boost::system::error_code& ec, std::size_t size) mutable {
           if (attempt != self->attempt_) return;
           if (ec == asio::error::not_found) return self->fail(ScrapeError::kOversize, true);
+          if (ec && input->empty()) return self->broke();
           if (ec) return self->fail(ScrapeError::kUnreachable, true);
+          self->may_reconnect_ = false;  // an answer began: the connection was not stale
           std::string line = input->substr(0, size - 1);
           input->erase(0, size);
           on_line(std::move(line));
         });
+  }
+
+  // The connection broke before any byte of an answer. A kept one may just
+  // be stale (serve closed it meanwhile: the VM removed and added again,
+  // its QEMU restarted, too many clients): connected again once, within
+  // the same fetch. A new one is unreachable.
+  void broke() {
+    if (!may_reconnect_) return fail(ScrapeError::kUnreachable, true);
+    may_reconnect_ = false;
+    close();
+    connect();
   }
 
   // Both answers are read before either is judged: the connection stays
@@ -200,6 +214,7 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
   asio::steady_timer timer_;
   std::shared_ptr<std::string> input_ = std::make_shared<std::string>();
   bool in_flight_ = false;
+  bool may_reconnect_ = false;
   std::uint64_t attempt_ = 0;
   Clock::time_point started_;
   std::vector<Waiter> waiters_;
