@@ -30,6 +30,7 @@ constexpr const char* kOtherMetaAnswer =
     R"({"errno":0,"args":{"resp":{"Top":{"name":"Top","top":null,"fields":{"n":{"datum":"u64"}},"user":{"_om_prefix":"new_"}}}}})";
 constexpr const char* kOtherStatsAnswer = R"({"errno":0,"args":{"resp":{"n":8}}})";
 constexpr const char* kErrorAnswer = R"({"errno":111,"args":{"resp":"vm1: the VM's port refused"}})";
+constexpr const char* kOversizeAnswer = R"({"errno":90,"args":{"resp":"vm1: the answer was longer than 262144 bytes"}})";
 
 // serve's control socket: each connection gets the current status line.
 class FakeControl {
@@ -151,6 +152,14 @@ TEST_F(Scraping, EveryScrapeAsksTheSchemaAndTheStatsOnTheKeptConnection) {
   vm.send_line(kMetaAnswer);
   vm.send_line(kStatsAnswer);
   EXPECT_EQ(outcome(fourth), std::nullopt);
+
+  // serve's or the relay's answer over its line cap (EMSGSIZE): oversize,
+  // the connection kept.
+  auto oversize_answer = scrape();
+  ASSERT_TRUE(asks_both(vm));
+  vm.send_line(kMetaAnswer);
+  vm.send_line(kOversizeAnswer);
+  EXPECT_EQ(outcome(oversize_answer), ScrapeError::kOversize);
 
   // An answer over the line cap: oversize, and the connection is closed.
   auto fifth = scrape();

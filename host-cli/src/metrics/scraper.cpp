@@ -1,6 +1,7 @@
 #include "metrics/scraper.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <map>
 #include <set>
 #include <utility>
@@ -41,6 +42,13 @@ std::string request_line(std::string verb) {
   // Fixed verbs, no args: encoding cannot fail.
   auto line = encode_request(Request{std::move(verb), {}});
   return (line ? *line : std::string()) + "\n";
+}
+
+// An error answer's kind: serve answers EMSGSIZE for an answer over its
+// line cap or the relay's, the same fault as a line over the scraper's.
+ScrapeError error_answer_kind(std::string_view line) {
+  const auto response = decode_response(line);
+  return response && response->errno_value == EMSGSIZE ? ScrapeError::kOversize : ScrapeError::kErrorAnswer;
 }
 
 // What one fetch of a VM got, handed to every scrape that waited for it.
@@ -162,7 +170,8 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
   // Both answers are read before either is judged: the connection stays
   // in step after an error answer.
   void take(std::string_view meta_line, std::string_view stats_line) {
-    if (is_error_answer(meta_line) || is_error_answer(stats_line)) return fail(ScrapeError::kErrorAnswer, false);
+    if (is_error_answer(meta_line)) return fail(error_answer_kind(meta_line), false);
+    if (is_error_answer(stats_line)) return fail(error_answer_kind(stats_line), false);
     auto meta_payload = decode_resp_payload(meta_line);
     if (!meta_payload) return fail(ScrapeError::kProtocol, true);
     auto meta = cli::parse_stats_meta(*meta_payload);
