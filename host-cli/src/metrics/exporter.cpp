@@ -75,7 +75,7 @@ class Exporter::Impl {
 
   void run() {
     spdlog::info("metrics: listening on {}://{}", scheme_, address_);
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] { serve_until_stopped(); });
   }
 
   void stop() {
@@ -94,6 +94,22 @@ class Exporter::Impl {
   const std::string& address() const { return address_; }
 
  private:
+  // A handler that throws (bad_alloc while rendering a page) must not end
+  // serve: its connection is dropped with it, the loop goes on for the
+  // others. run() returns normally only once stop() stopped the loop.
+  void serve_until_stopped() {
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& error) {
+        spdlog::error("metrics: a request failed: {}", escape_for_terminal(error.what(), 300));
+      } catch (...) {
+        spdlog::error("metrics: a request failed");
+      }
+    }
+  }
+
   void add_routes() {
     server_->add_route("/metrics", [this](const HttpRequest& request, Respond respond) {
       std::optional<milliseconds> budget;
