@@ -85,11 +85,11 @@ class Scraping : public ::testing::Test {
     thread.join();
   }
 
-  std::future<ScrapeResult> scrape() {
+  std::future<ScrapeResult> scrape(std::optional<std::chrono::milliseconds> budget = std::nullopt) {
     auto promise = std::make_shared<std::promise<ScrapeResult>>();
     auto future = promise->get_future();
-    boost::asio::post(io, [this, promise] {
-      scraper->scrape(std::nullopt, [promise](ScrapeResult result) { promise->set_value(std::move(result)); });
+    boost::asio::post(io, [this, promise, budget] {
+      scraper->scrape(budget, [promise](ScrapeResult result) { promise->set_value(std::move(result)); });
     });
     return future;
   }
@@ -203,6 +203,59 @@ TEST_F(Scraping, AKeptConnectionServeClosedIsConnectedAgainWithinTheSameScrape) 
   ASSERT_TRUE(asks_both(refused));
   refused.close();
   EXPECT_EQ(outcome(third), ScrapeError::kUnreachable);
+}
+
+TEST_F(Scraping, AScrapeJoiningAFetchInFlightIsBoundedByItsOwnBudget) {
+  // A long budget starts the fetch; a short one joins it and is answered
+  // as a timeout at its own deadline, the fetch going on for the first.
+  auto patient = scrape();
+  test::LinePeer vm(vm_listener->accept(5s));
+  ASSERT_TRUE(asks_both(vm));
+  auto hurried = scrape(300ms);
+  EXPECT_EQ(hurried.wait_for(3s), std::future_status::ready);
+  EXPECT_EQ(outcome(hurried), ScrapeError::kTimeout);
+  EXPECT_EQ(patient.wait_for(0s), std::future_status::timeout);
+  vm.send_line(kMetaAnswer);
+  vm.send_line(kStatsAnswer);
+  EXPECT_EQ(outcome(patient), std::nullopt);
+
+  // A short budget starts the fetch; a long one joins it (well within the
+  // short one's budget, even on a loaded machine) and gets the answer
+  // after the first's deadline passed.
+  auto short_first = scrape(1500ms);
+  ASSERT_TRUE(asks_both(vm));
+  auto long_second = scrape();
+  EXPECT_EQ(outcome(short_first), ScrapeError::kTimeout);
+  vm.send_line(kMetaAnswer);
+  vm.send_line(kStatsAnswer);
+  EXPECT_EQ(outcome(long_second), std::nullopt);
+}
+
+TEST_F(Scraping, AScrapeJoiningAStatusReadInFlightIsBoundedByItsOwnBudget) {
+  // A control socket that takes the connection (its backlog does) and
+  // never answers.
+  test::Listener silent(dir / "silent-control");
+  std::optional<Scraper> stalled;
+  boost::asio::post(io, [&] { stalled.emplace(io, ScraperOptions{silent.path(), 2s}); });
+  auto on_stalled = [&](std::optional<std::chrono::milliseconds> budget) {
+    auto promise = std::make_shared<std::promise<ScrapeResult>>();
+    auto future = promise->get_future();
+    boost::asio::post(io, [&stalled, promise, budget] {
+      stalled->scrape(budget, [promise](ScrapeResult result) { promise->set_value(std::move(result)); });
+    });
+    return future;
+  };
+  auto patient = on_stalled(std::nullopt);
+  auto hurried = on_stalled(300ms);
+  EXPECT_EQ(hurried.wait_for(1500ms), std::future_status::ready);
+  EXPECT_EQ(patient.wait_for(0s), std::future_status::timeout);
+  EXPECT_EQ(patient.wait_for(10s), std::future_status::ready);
+  std::promise<void> stopped;
+  boost::asio::post(io, [&] {
+    stalled.reset();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
 }
 
 TEST_F(Scraping, AVmGoneFromServesStatusHasItsConnectionClosed) {

@@ -34,10 +34,6 @@ using std::chrono::milliseconds;
 // serve's status line: 4,096 VMs of a few hundred bytes each fit well.
 constexpr std::size_t kMaxStatusBytes = 16 << 20;
 
-milliseconds remaining(Clock::time_point deadline) {
-  return std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
-}
-
 std::string request_line(std::string verb) {
   // Fixed verbs, no args: encoding cannot fail.
   auto line = encode_request(Request{std::move(verb), {}});
@@ -63,28 +59,32 @@ struct Fetched {
 
 // One VM: a persistent connection to serve's socket for it, carrying one
 // fetch at a time. Every handler checks `attempt_`: a fetch that ended
-// (answered, timed out, dropped) leaves its handlers stale.
+// (answered, timed out, dropped) leaves its handlers stale. Each scrape
+// waiting for the fetch has its own deadline: one whose deadline passes is
+// answered alone as a timeout while the fetch goes on for the others; the
+// fetch ends as a timeout when the last one's (the latest) passes.
 class VmLink : public std::enable_shared_from_this<VmLink> {
  public:
   using Waiter = std::function<void(const Fetched&)>;
 
   VmLink(asio::io_context& io, std::string name, std::string socket_path)
-      : name_(std::move(name)), socket_path_(std::move(socket_path)), socket_(io), timer_(io) {}
+      : name_(std::move(name)), socket_path_(std::move(socket_path)), socket_(io) {}
 
   const std::string& socket_path() const { return socket_path_; }
 
-  // Joins the fetch in flight, or starts one bounded by `limit`.
-  void fetch(milliseconds limit, Waiter waiter) {
-    waiters_.push_back(std::move(waiter));
+  // Joins the fetch in flight, or starts one; answers `waiter` by `deadline`.
+  void fetch(Clock::time_point deadline, Waiter waiter) {
+    const auto id = next_waiter_++;
+    auto& waiting = waiters_[id];
+    waiting.answer = std::move(waiter);
+    waiting.arrived = Clock::now();
+    waiting.timer = std::make_unique<asio::steady_timer>(socket_.get_executor(), deadline);
+    waiting.timer->async_wait([self = shared_from_this(), id](const boost::system::error_code& ec) {
+      if (!ec) self->expire(id);
+    });
     if (in_flight_) return;
     in_flight_ = true;
-    started_ = Clock::now();
-    const auto attempt = ++attempt_;
-    timer_.expires_after(limit);
-    timer_.async_wait([self = shared_from_this(), attempt](const boost::system::error_code& ec) {
-      if (ec || attempt != self->attempt_) return;
-      self->fail(ScrapeError::kTimeout, true);
-    });
+    ++attempt_;
     may_reconnect_ = socket_.is_open();
     if (!may_reconnect_) return connect();
     ask();
@@ -99,10 +99,15 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
     } else {
       close();
     }
-    timer_.cancel();
   }
 
  private:
+  struct Waiting {
+    Waiter answer;
+    Clock::time_point arrived;  // its duration is its own wait
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
   void connect() {
     asio::local::stream_protocol::endpoint endpoint;
     try {
@@ -156,6 +161,26 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
         });
   }
 
+  // A waiter's deadline passed: the last one waiting ends the fetch; an
+  // earlier one is answered alone.
+  void expire(std::uint64_t id) {
+    auto it = waiters_.find(id);
+    if (it == waiters_.end()) return;
+    if (waiters_.size() == 1) return fail(ScrapeError::kTimeout, true);
+    Waiting waiting = std::move(it->second);
+    waiters_.erase(it);
+    ++errors_total_[static_cast<std::size_t>(ScrapeError::kTimeout)];
+    Fetched fetched;
+    fetched.error = ScrapeError::kTimeout;
+    answer(waiting, fetched);
+  }
+
+  void answer(Waiting& waiting, Fetched& fetched) const {
+    fetched.seconds = std::chrono::duration<double>(Clock::now() - waiting.arrived).count();
+    fetched.errors_total = errors_total_;
+    waiting.answer(fetched);
+  }
+
   // The connection broke before any byte of an answer. A kept one may just
   // be stale (serve closed it meanwhile: the VM removed and added again,
   // its QEMU restarted, too many clients): connected again once, within
@@ -203,12 +228,9 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
   void finish(Fetched fetched) {
     in_flight_ = false;
     ++attempt_;
-    timer_.cancel();
-    fetched.seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-    fetched.errors_total = errors_total_;
     auto waiters = std::move(waiters_);
     waiters_.clear();
-    for (auto& waiter : waiters) waiter(fetched);
+    for (auto& [id, waiting] : waiters) answer(waiting, fetched);
   }
 
   void close() {
@@ -220,35 +242,38 @@ class VmLink : public std::enable_shared_from_this<VmLink> {
   std::string name_;
   std::string socket_path_;
   UnixSocket socket_;
-  asio::steady_timer timer_;
   std::shared_ptr<std::string> input_ = std::make_shared<std::string>();
   bool in_flight_ = false;
   bool may_reconnect_ = false;
   std::uint64_t attempt_ = 0;
-  Clock::time_point started_;
-  std::vector<Waiter> waiters_;
+  // Waiters by arrival; ids are never reused, so a stale timer finds none.
+  std::map<std::uint64_t, Waiting> waiters_;
+  std::uint64_t next_waiter_ = 0;
   ErrorCounts errors_total_{};
 };
 
 // One read of serve's control socket, shared by every caller that asks
-// while it is in flight.
+// while it is in flight. Each caller has its own deadline: one whose
+// deadline passes is answered alone (nothing), the read going on for the
+// others; the read ends when the last one's (the latest) passes.
 class StatusReader : public std::enable_shared_from_this<StatusReader> {
  public:
   using Waiter = std::function<void(std::optional<serve::ServeStatus>)>;
 
-  StatusReader(asio::io_context& io, std::string path) : path_(std::move(path)), socket_(io), timer_(io) {}
+  StatusReader(asio::io_context& io, std::string path) : path_(std::move(path)), socket_(io) {}
 
-  void read(milliseconds limit, Waiter waiter) {
-    waiters_.push_back(std::move(waiter));
+  void read(Clock::time_point deadline, Waiter waiter) {
+    const auto id = next_waiter_++;
+    auto& waiting = waiters_[id];
+    waiting.answer = std::move(waiter);
+    waiting.timer = std::make_unique<asio::steady_timer>(socket_.get_executor(), deadline);
+    waiting.timer->async_wait([self = shared_from_this(), id](const boost::system::error_code& ec) {
+      if (!ec) self->expire(id);
+    });
     if (in_flight_) return;
     in_flight_ = true;
     const auto attempt = ++attempt_;
     auto input = std::make_shared<std::string>();  // this read's own (see VmLink::read_line)
-    timer_.expires_after(limit);
-    timer_.async_wait([self = shared_from_this(), attempt](const boost::system::error_code& ec) {
-      if (ec || attempt != self->attempt_) return;
-      self->finish(std::nullopt, "no answer in time");
-    });
     asio::local::stream_protocol::endpoint endpoint;
     try {
       endpoint = asio::local::stream_protocol::endpoint(path_);
@@ -277,28 +302,41 @@ class StatusReader : public std::enable_shared_from_this<StatusReader> {
     in_flight_ = false;
     boost::system::error_code ignored;
     socket_.close(ignored);
-    timer_.cancel();
   }
 
  private:
+  struct Waiting {
+    Waiter answer;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+
+  void expire(std::uint64_t id) {
+    auto it = waiters_.find(id);
+    if (it == waiters_.end()) return;
+    if (waiters_.size() == 1) return finish(std::nullopt, "no answer in time");
+    Waiting waiting = std::move(it->second);
+    waiters_.erase(it);
+    spdlog::warn("metrics: serve's status from {}: no answer in time", escape_for_terminal(path_, 300));
+    waiting.answer(std::nullopt);
+  }
+
   void finish(std::optional<serve::ServeStatus> status, const std::string& why) {
     if (!status) spdlog::warn("metrics: serve's status from {}: {}", escape_for_terminal(path_, 300), why);
     in_flight_ = false;
     ++attempt_;
     boost::system::error_code ignored;
     socket_.close(ignored);
-    timer_.cancel();
     auto waiters = std::move(waiters_);
     waiters_.clear();
-    for (auto& waiter : waiters) waiter(status);
+    for (auto& [id, waiting] : waiters) waiting.answer(status);
   }
 
   std::string path_;
   UnixSocket socket_;
-  asio::steady_timer timer_;
   bool in_flight_ = false;
   std::uint64_t attempt_ = 0;
-  std::vector<Waiter> waiters_;
+  std::map<std::uint64_t, Waiting> waiters_;  // ids never reused: a stale timer finds none
+  std::uint64_t next_waiter_ = 0;
 };
 
 }  // namespace
@@ -313,7 +351,7 @@ class Scraper::Impl : public std::enable_shared_from_this<Scraper::Impl> {
     if (stopped_) return;
     const milliseconds limit = budget ? std::min(options_.timeout, *budget) : options_.timeout;
     const auto deadline = Clock::now() + limit;
-    status_->read(limit, [self = shared_from_this(), deadline,
+    status_->read(deadline, [self = shared_from_this(), deadline,
                           done = std::move(done)](std::optional<serve::ServeStatus> status) mutable {
       if (!status) return done(std::nullopt);
       self->fetch_all(std::move(status->vms), deadline, std::move(done));
@@ -322,7 +360,7 @@ class Scraper::Impl : public std::enable_shared_from_this<Scraper::Impl> {
 
   void status(std::function<void(StatusResult)> done) {
     if (stopped_) return;
-    status_->read(options_.timeout, [done = std::move(done)](std::optional<serve::ServeStatus> status) {
+    status_->read(Clock::now() + options_.timeout, [done = std::move(done)](std::optional<serve::ServeStatus> status) {
       if (!status) return done(std::nullopt);
       std::vector<VmRow> rows;
       for (const auto& vm : status->vms) {
@@ -362,13 +400,12 @@ class Scraper::Impl : public std::enable_shared_from_this<Scraper::Impl> {
     gather->remaining = vms.size();
     gather->outcomes.resize(vms.size());
     if (vms.empty()) return gather->done(std::move(gather->outcomes));
-    const milliseconds limit = remaining(deadline);
     for (std::size_t i = 0; i < vms.size(); ++i) {
       auto& outcome = gather->outcomes[i];
       outcome.name = vms[i].name;
       outcome.state = serve::state_name(vms[i].state);
       outcome.relay_version = vms[i].relay_version;
-      link_for(vms[i])->fetch(limit, [gather, i](const Fetched& fetched) {
+      link_for(vms[i])->fetch(deadline, [gather, i](const Fetched& fetched) {
         auto& outcome = gather->outcomes[i];
         outcome.error = fetched.error;
         outcome.payload = fetched.payload;
