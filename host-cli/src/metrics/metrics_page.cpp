@@ -53,7 +53,7 @@ constexpr OwnFamily kOwnFamilies[] = {
     {"up", "ktstats_up", "1 when this scrape of the VM got its stats", cli::Exposition::Type::kGauge},
     {"duration", "ktstats_scrape_duration_seconds", "How long this scrape of the VM took",
      cli::Exposition::Type::kGauge},
-    {"errors", "ktstats_scrape_errors", "Failed scrapes of the VM by kind, since serve started",
+    {"errors", "ktstats_scrape_errors", "Failed scrapes of the VM by kind, since it was first scraped at its socket",
      cli::Exposition::Type::kCounter},
     {"relay", "ktstats_relay_info", "The version of the VM's ktstats-relay, when known",
      cli::Exposition::Type::kGauge},

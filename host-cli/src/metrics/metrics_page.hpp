@@ -40,7 +40,7 @@ struct VmOutcome {
   std::shared_ptr<const boost::json::value> payload;
   std::shared_ptr<const cli::StatsMeta> meta;
   const cli::StructMeta* root = nullptr;  // in *meta
-  ErrorCounts errors_total{};             // since serve started
+  ErrorCounts errors_total{};             // since first scraped at its socket
 };
 
 // The format a scraper's Accept header asks for: OpenMetrics when it names
