@@ -2,8 +2,10 @@
 #include "metrics/basic_auth.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/crypto.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "test_files.hpp"
 
@@ -74,6 +76,37 @@ TEST(BasicAuth, ChecksUsersAndPasswords) {
   EXPECT_FALSE(auth.check("Basic YWxpY2U6d3Jvbmc="));  // alice:wrong
   EXPECT_FALSE(auth.check("Basic bWFsbG9yeTpzM2NyZXQ="));  // mallory:s3cret
   EXPECT_FALSE(auth.check(""));
+}
+
+TEST(BasicAuth, PreparedCredentialsAreRememberedOnceVerified) {
+  const BasicAuth auth({{"alice", testing::bcrypt_hash("s3cret")}});
+  EXPECT_FALSE(BasicAuth::prepare(""));
+  EXPECT_FALSE(BasicAuth::prepare("Bearer YWxpY2U6czNjcmV0"));
+  const auto right = BasicAuth::prepare("Basic YWxpY2U6czNjcmV0");  // alice:s3cret
+  const auto wrong = BasicAuth::prepare("Basic YWxpY2U6d3Jvbmc=");  // alice:wrong
+  ASSERT_TRUE(right && wrong);
+  EXPECT_FALSE(auth.remembered(*right));
+  EXPECT_FALSE(auth.verify(*wrong));
+  EXPECT_TRUE(auth.verify(*right));
+  EXPECT_TRUE(auth.remembered(*right));
+  EXPECT_FALSE(auth.remembered(*wrong));
+}
+
+// A check under way may outlive OpenSSL (its thread is left running when
+// the process exits): verify() must not need it.
+TEST(BasicAuthDeathTest, VerifyNeedsNoOpenSslAfterItsCleanUp) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const BasicAuth auth({{"alice", testing::bcrypt_hash("s3cret")}});
+  EXPECT_EXIT(
+      {
+        const auto right = BasicAuth::prepare("Basic YWxpY2U6czNjcmV0");
+        const auto wrong = BasicAuth::prepare("Basic YWxpY2U6d3Jvbmc=");
+        OPENSSL_cleanup();
+        const bool ok = right && wrong && auth.verify(*right) && !auth.verify(*wrong) &&
+                        auth.remembered(*right);
+        std::_Exit(ok ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 // The dummy hash an unknown user is checked against costs the highest

@@ -143,34 +143,43 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::mov
   dummy_hash_ = make_dummy_hash(cost);
 }
 
-bool BasicAuth::remembered(const std::string& user, const Digest& digest) const {
+std::optional<BasicAuth::Prepared> BasicAuth::prepare(std::string_view authorization) {
+  auto credentials = parse_basic_authorization(authorization);
+  if (!credentials) return std::nullopt;
+  auto digest = sha256(credentials->password);
+  return Prepared{std::move(*credentials), digest};
+}
+
+bool BasicAuth::remembered(const Prepared& prepared) const {
+  if (!prepared.digest) return false;
   std::lock_guard lock(mutex_);
-  const auto found = verified_.find(user);
+  const auto found = verified_.find(prepared.credentials.user);
   return found != verified_.end() &&
-         CRYPTO_memcmp(found->second.data(), digest.data(), digest.size()) == 0;
+         CRYPTO_memcmp(found->second.data(), prepared.digest->data(), prepared.digest->size()) == 0;
+}
+
+bool BasicAuth::verify(const Prepared& prepared) const {
+  const auto& [name, password] = prepared.credentials;
+  const auto user = users_.find(name);
+  const bool known = user != users_.end();
+  if (known && remembered(prepared)) return true;
+  const bool matches = bcrypt_matches(password, known ? user->second : dummy_hash_);
+  if (!known || !matches) return false;
+  if (prepared.digest) {
+    std::lock_guard lock(mutex_);
+    verified_[name] = *prepared.digest;
+  }
+  return true;
 }
 
 bool BasicAuth::check_remembered(std::string_view authorization) const {
-  auto credentials = parse_basic_authorization(authorization);
-  if (!credentials || !users_.contains(credentials->user)) return false;
-  const auto digest = sha256(credentials->password);
-  return digest && remembered(credentials->user, *digest);
+  const auto prepared = prepare(authorization);
+  return prepared && remembered(*prepared);
 }
 
 bool BasicAuth::check(std::string_view authorization) const {
-  auto credentials = parse_basic_authorization(authorization);
-  if (!credentials) return false;
-  const auto user = users_.find(credentials->user);
-  const bool known = user != users_.end();
-  const auto digest = sha256(credentials->password);
-  if (known && digest && remembered(credentials->user, *digest)) return true;
-  const bool matches = bcrypt_matches(credentials->password, known ? user->second : dummy_hash_);
-  if (!known || !matches) return false;
-  if (digest) {
-    std::lock_guard lock(mutex_);
-    verified_[credentials->user] = *digest;
-  }
-  return true;
+  const auto prepared = prepare(authorization);
+  return prepared && verify(*prepared);
 }
 
 }  // namespace ktstats::metrics

@@ -41,7 +41,28 @@ inline constexpr unsigned kMaxBcryptCost = 14;
 // pay bcrypt's cost on every scrape.
 class BasicAuth {
  public:
+  using Digest = std::array<unsigned char, 32>;
+
+  // A header's credentials and their password's SHA-256, made by prepare()
+  // on the caller's thread: the digest goes through OpenSSL's shared state,
+  // which a thread left running at exit (while OpenSSL tears it down) must
+  // not touch; verify() does not.
+  struct Prepared {
+    BasicCredentials credentials;
+    std::optional<Digest> digest;  // nullopt if OpenSSL failed: never remembered
+  };
+
   explicit BasicAuth(std::map<std::string, std::string> users);
+
+  // nullopt for a missing (empty) or malformed header.
+  static std::optional<Prepared> prepare(std::string_view authorization);
+
+  // Whether the user's password was found right before: no bcrypt, cheap.
+  bool remembered(const Prepared& prepared) const;
+
+  // remembered(), or else bcrypt's verdict (and remembers a right
+  // password). Uses no OpenSSL state. Safe to call from several threads.
+  bool verify(const Prepared& prepared) const;
 
   // Whether the Authorization header's value names a user and their
   // password; false for a missing (empty) or malformed one. Takes
@@ -54,11 +75,8 @@ class BasicAuth {
   bool check_remembered(std::string_view authorization) const;
 
  private:
-  using Digest = std::array<unsigned char, 32>;
-
   std::map<std::string, std::string> users_;
   std::string dummy_hash_;
-  bool remembered(const std::string& user, const Digest& digest) const;
 
   mutable std::mutex mutex_;
   mutable std::map<std::string, Digest> verified_;

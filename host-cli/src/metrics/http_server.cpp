@@ -58,7 +58,9 @@ class SessionBase {
 // bcrypt runs on a thread of its own, not on the io_context's thread, which
 // must keep serving (and scraping) while a password is checked. The thread
 // is detached: stop() drops the checks not started and does not wait for
-// the one running, whose verdict is then not delivered.
+// the one running, whose verdict is then not delivered. So it may still run
+// while the process exits: its jobs touch no state exit() tears down (no
+// OpenSSL: the digests are made before a job is posted).
 class AuthWorker : public std::enable_shared_from_this<AuthWorker> {
  public:
   using Job = std::function<void(AuthWorker&)>;
@@ -254,10 +256,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     if (refuse_) return answer_error(503, "too many connections");
     if (!shared_->auth) return route(request);
-    const std::string authorization(request[http::field::authorization]);
     // No credentials (or unreadable ones) need no bcrypt: answered at once.
-    if (!parse_basic_authorization(authorization)) return answer_unauthorized(request.keep_alive());
-    if (shared_->auth->check_remembered(authorization)) return route(request);
+    auto prepared = BasicAuth::prepare(request[http::field::authorization]);
+    if (!prepared) return answer_unauthorized(request.keep_alive());
+    if (shared_->auth->remembered(*prepared)) return route(request);
     if (*shared_->pending_checks >= kMaxPendingChecks) {
       return answer(HttpResponse{503, "text/plain; charset=utf-8", "503 Service Unavailable\n"},
                     request.keep_alive(), {{http::field::retry_after, "1"}});
@@ -266,10 +268,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     // The pool's task holds no session: the session holds itself until the
     // verdict comes back or it is closed (stop() drops the worker's jobs).
     held_ = this->shared_from_this();
-    shared_->auth_worker->post([auth = shared_->auth, authorization,
+    shared_->auth_worker->post([auth = shared_->auth, prepared = std::move(*prepared),
                                 executor = stream_.get_executor(), pending = shared_->pending_checks,
                                 weak = this->weak_from_this(), id = request_id_](AuthWorker& worker) {
-      const bool right = auth->check(authorization);
+      const bool right = auth->verify(prepared);
       worker.unless_stopped([&] {
         asio::post(executor, [weak, pending, right, id] {
           --*pending;
