@@ -275,6 +275,25 @@ TEST(HttpServer, Http11WithoutHostOrWithTwoIs400) {
   EXPECT_EQ(status_of(exchange(server.port(), "GET /metrics HTTP/1.0\r\n\r\n")), 200);
 }
 
+// RFC 9112 6.3: with a transfer coding other than chunked last, the body's
+// length is unknown: 400, and the connection closed.
+TEST(HttpServer, TransferCodingNotEndingInChunkedIs400) {
+  RunningServer server;
+  ASSERT_TRUE(server.ok()) << server.why();
+  for (const std::string coding : {"gzip", "chunked, gzip", "identity"}) {
+    Fd fd = connect_to(server.port());
+    ASSERT_TRUE(send_all(fd.get(), "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding +
+                                       "\r\n\r\n0\r\n\r\n"));
+    const std::string response = read_until_close(fd.get()).bytes;
+    EXPECT_EQ(status_of(response), 400) << coding << ": " << response;
+    EXPECT_EQ(response.find("HTTP/1.1", 1), std::string::npos) << "one answer only: " << response;
+  }
+  const std::string chunked = exchange(
+      server.port(), "GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
+                     "Connection: close\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(chunked), 200) << chunked;
+}
+
 TEST(HttpServer, OtherMethodIs405WithAllow) {
   RunningServer server;
   ASSERT_TRUE(server.ok()) << server.why();

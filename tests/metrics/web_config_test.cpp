@@ -96,6 +96,19 @@ TEST_F(WebConfigTest, UnknownKeysAreRefusedNamingThemAndWhatIsSupported) {
   EXPECT_NE(nested.find("cert_file, key_file, client_ca_file"), std::string::npos) << nested;
 }
 
+TEST_F(WebConfigTest, KeysGivenTwiceAreRefusedWithTheirLine) {
+  const std::string tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+  const std::string nested = refusal(tls + "  cert_file: other.crt\n");
+  EXPECT_NE(nested.find("'cert_file' is given twice"), std::string::npos) << nested;
+  EXPECT_NE(nested.find(":4:"), std::string::npos) << "the line: " << nested;
+  const std::string top = refusal(tls + "basic_auth_users:\ntls_server_config:\n  cert_file: x\n");
+  EXPECT_NE(top.find("'tls_server_config' is given twice"), std::string::npos) << top;
+  const std::string users = refusal("basic_auth_users:\n  alice: " + testing::bcrypt_hash("a") +
+                                    "\n  alice: " + testing::bcrypt_hash("b") + "\n");
+  EXPECT_NE(users.find("'alice' is given twice"), std::string::npos) << users;
+  EXPECT_EQ(refusal(tls), "");
+}
+
 TEST_F(WebConfigTest, UnsupportedValuesAreRefused) {
   const std::string tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
   const std::string auth = refusal(tls + "  client_ca_file: other.crt\n  client_auth_type: RequestClientCert\n");

@@ -254,6 +254,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (hosts > 1 || (hosts == 0 && request.version() >= 11)) {
       return answer_error(400, "no Host, or more than one");
     }
+    // RFC 9112 6.3: a request whose last transfer coding is not chunked has
+    // a body of unknown length; what follows it cannot be read as a request.
+    if (request.count(http::field::transfer_encoding) > 0 && !request.chunked()) {
+      return answer_error(400, "a transfer coding other than chunked last");
+    }
     if (refuse_) return answer_error(503, "too many connections");
     if (!shared_->auth) return route(request);
     // No credentials (or unreadable ones) need no bcrypt: answered at once.

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "ktstats/errno_text.hpp"
@@ -24,6 +25,16 @@ std::string where(const std::string& path, const YAML::Mark& mark) {
   std::string at = escape_for_terminal(path, 300);
   if (mark.line >= 0) at += ":" + std::to_string(mark.line + 1);
   return at;
+}
+
+// yaml-cpp keeps both entries of a key given twice; which one counts would
+// be a guess, so the file is refused.
+bool given_once(const std::string& path, const YAML::Node& key, std::set<std::string>& seen,
+                std::string* why) {
+  if (seen.insert(key.Scalar()).second) return true;
+  *why = where(path, key.Mark()) + ": key '" + escape_for_terminal(key.Scalar(), 100) +
+         "' is given twice";
+  return false;
 }
 
 std::string openssl_error_text() {
@@ -151,7 +162,9 @@ std::optional<TlsServerConfig> tls_server_config(const std::string& path, const 
   }
   TlsServerConfig tls;
   bool auth_given = false;
+  std::set<std::string> seen;
   for (const auto& entry : node) {
+    if (!given_once(path, entry.first, seen, why)) return std::nullopt;
     const std::string key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
     if (key == "cert_file" || key == "key_file" || key == "client_ca_file") {
@@ -290,7 +303,9 @@ std::optional<WebConfig> load_web_config(const std::string& path, std::string* w
     return std::nullopt;
   }
   try {
+    std::set<std::string> seen;
     for (const auto& entry : root) {
+      if (!given_once(path, entry.first, seen, why)) return std::nullopt;
       const std::string key = entry.first.Scalar();
       if (key == "tls_server_config") {
         auto tls = tls_server_config(path, entry.second, why);
