@@ -329,6 +329,14 @@ TEST(HttpServer, HeadersOverTheLimitAre431) {
   EXPECT_EQ(status_of(response), 431) << response.substr(0, 200);
 }
 
+TEST(HttpServer, RequestLineOverTheLimitIs414) {
+  RunningServer server;
+  ASSERT_TRUE(server.ok()) << server.why();
+  const std::string response = exchange(server.port(), get("/metrics?" + std::string(16 * 1024, 'a')));
+  EXPECT_EQ(status_of(response), 414) << response.substr(0, 200);
+  EXPECT_TRUE(has_header(response, "Connection: close")) << response.substr(0, 200);
+}
+
 TEST(HttpServer, BodyOverTheCapIs413) {
   RunningServer server;
   ASSERT_TRUE(server.ok()) << server.why();

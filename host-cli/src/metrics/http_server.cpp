@@ -229,7 +229,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void on_read(beast::error_code error) {
     if (!error) return handle(parser_->get());
-    if (error == http::error::header_limit) return answer_error(431, "request headers too large");
+    if (error == http::error::header_limit) {
+      // The parser sets the target once the request line is whole: without
+      // one, the request line alone is past the limit.
+      if (parser_->get().target().empty()) return answer_error(414, "request target too long");
+      return answer_error(431, "request headers too large");
+    }
     if (error == http::error::body_limit) return answer_error(413, "request body too large");
     if (error == beast::error::timeout) {
       spdlog::debug("metrics: {}: no whole request within the timeout, closed", peer_);

@@ -40,7 +40,7 @@ using Route = std::function<void(const HttpRequest&, Respond)>;
 
 struct HttpLimits {
   std::size_t max_connections = 64;
-  std::size_t max_header_bytes = 8 * 1024;  // past it: 431
+  std::size_t max_header_bytes = 8 * 1024;  // past it: 414 (the request line) or 431
   // A connection that has not sent a whole request within this long (or
   // has not read its answer) is closed.
   std::chrono::milliseconds request_timeout{10'000};
