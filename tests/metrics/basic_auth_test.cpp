@@ -80,16 +80,28 @@ TEST(BasicAuth, ChecksUsersAndPasswords) {
 
 TEST(BasicAuth, PreparedCredentialsAreRememberedOnceVerified) {
   const BasicAuth auth({{"alice", testing::bcrypt_hash("s3cret")}});
-  EXPECT_FALSE(BasicAuth::prepare(""));
-  EXPECT_FALSE(BasicAuth::prepare("Bearer YWxpY2U6czNjcmV0"));
-  const auto right = BasicAuth::prepare("Basic YWxpY2U6czNjcmV0");  // alice:s3cret
-  const auto wrong = BasicAuth::prepare("Basic YWxpY2U6d3Jvbmc=");  // alice:wrong
+  EXPECT_FALSE(auth.prepare(""));
+  EXPECT_FALSE(auth.prepare("Bearer YWxpY2U6czNjcmV0"));
+  const auto right = auth.prepare("Basic YWxpY2U6czNjcmV0");  // alice:s3cret
+  const auto wrong = auth.prepare("Basic YWxpY2U6d3Jvbmc=");  // alice:wrong
   ASSERT_TRUE(right && wrong);
   EXPECT_FALSE(auth.remembered(*right));
   EXPECT_FALSE(auth.verify(*wrong));
   EXPECT_TRUE(auth.verify(*right));
   EXPECT_TRUE(auth.remembered(*right));
   EXPECT_FALSE(auth.remembered(*wrong));
+}
+
+// What is remembered is keyed per instance: not a plain hash of the
+// password that a dictionary could match.
+TEST(BasicAuth, RememberedDigestsAreKeyedPerInstance) {
+  const BasicAuth one({{"alice", testing::bcrypt_hash("s3cret")}});
+  const BasicAuth two({{"alice", testing::bcrypt_hash("s3cret")}});
+  const auto first = one.prepare("Basic YWxpY2U6czNjcmV0");
+  const auto second = two.prepare("Basic YWxpY2U6czNjcmV0");
+  ASSERT_TRUE(first && second && first->digest && second->digest);
+  EXPECT_NE(*first->digest, *second->digest);
+  EXPECT_EQ(first->digest, one.prepare("Basic YWxpY2U6czNjcmV0")->digest);
 }
 
 // A check under way may outlive OpenSSL (its thread is left running when
@@ -99,8 +111,8 @@ TEST(BasicAuthDeathTest, VerifyNeedsNoOpenSslAfterItsCleanUp) {
   const BasicAuth auth({{"alice", testing::bcrypt_hash("s3cret")}});
   EXPECT_EXIT(
       {
-        const auto right = BasicAuth::prepare("Basic YWxpY2U6czNjcmV0");
-        const auto wrong = BasicAuth::prepare("Basic YWxpY2U6d3Jvbmc=");
+        const auto right = auth.prepare("Basic YWxpY2U6czNjcmV0");
+        const auto wrong = auth.prepare("Basic YWxpY2U6d3Jvbmc=");
         OPENSSL_cleanup();
         const bool ok = right && wrong && auth.verify(*right) && !auth.verify(*wrong) &&
                         auth.remembered(*right);

@@ -3,6 +3,8 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -54,10 +56,15 @@ std::string make_dummy_hash(unsigned cost) {
   return hash;
 }
 
-std::optional<std::array<unsigned char, 32>> sha256(std::string_view text) {
+// Keyed, so that the digests kept in memory cannot be matched against a
+// dictionary of plain SHA-256 hashes.
+std::optional<std::array<unsigned char, 32>> keyed_digest(const std::array<unsigned char, 32>& key,
+                                                         std::string_view text) {
   std::array<unsigned char, 32> digest{};
   unsigned size = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1 ||
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data(),
+           &size) == nullptr ||
       size != digest.size()) {
     return std::nullopt;
   }
@@ -141,12 +148,14 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::mov
     if (is_bcrypt_hash(hash)) cost = std::min(kMaxBcryptCost, std::max(cost, bcrypt_cost(hash)));
   }
   dummy_hash_ = make_dummy_hash(cost);
+  if (Digest key{}; RAND_bytes(key.data(), static_cast<int>(key.size())) == 1) key_ = key;
 }
 
-std::optional<BasicAuth::Prepared> BasicAuth::prepare(std::string_view authorization) {
+std::optional<BasicAuth::Prepared> BasicAuth::prepare(std::string_view authorization) const {
   auto credentials = parse_basic_authorization(authorization);
   if (!credentials) return std::nullopt;
-  auto digest = sha256(credentials->password);
+  // Without a key nothing is remembered: every check pays bcrypt's time.
+  auto digest = key_ ? keyed_digest(*key_, credentials->password) : std::nullopt;
   return Prepared{std::move(*credentials), digest};
 }
 

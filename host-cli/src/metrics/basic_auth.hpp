@@ -35,15 +35,15 @@ inline constexpr unsigned kMaxBcryptCost = 14;
 // The users of a web config and their bcrypt hashes. A check costs one
 // bcrypt computation whether or not the user exists (an unknown user's is
 // made against a dummy hash of the highest cost configured), so when every
-// user's hash has the same cost the answer
-// time does not tell which names exist. A password found right is
-// remembered (its SHA-256, per user), so a scraper repeating it does not
-// pay bcrypt's cost on every scrape.
+// user's hash has the same cost the answer time does not tell which names
+// exist. A password found right is remembered (its HMAC-SHA-256 under a key
+// drawn at start, per user), so a scraper repeating it does not pay
+// bcrypt's cost on every scrape.
 class BasicAuth {
  public:
   using Digest = std::array<unsigned char, 32>;
 
-  // A header's credentials and their password's SHA-256, made by prepare()
+  // A header's credentials and their password's keyed digest, made by prepare()
   // on the caller's thread: the digest goes through OpenSSL's shared state,
   // which a thread left running at exit (while OpenSSL tears it down) must
   // not touch; verify() does not.
@@ -55,7 +55,7 @@ class BasicAuth {
   explicit BasicAuth(std::map<std::string, std::string> users);
 
   // nullopt for a missing (empty) or malformed header.
-  static std::optional<Prepared> prepare(std::string_view authorization);
+  std::optional<Prepared> prepare(std::string_view authorization) const;
 
   // Whether the user's password was found right before: no bcrypt, cheap.
   bool remembered(const Prepared& prepared) const;
@@ -77,6 +77,7 @@ class BasicAuth {
  private:
   std::map<std::string, std::string> users_;
   std::string dummy_hash_;
+  std::optional<Digest> key_;
 
   mutable std::mutex mutex_;
   mutable std::map<std::string, Digest> verified_;

@@ -267,7 +267,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (refuse_) return answer_error(503, "too many connections");
     if (!shared_->auth) return route(request);
     // No credentials (or unreadable ones) need no bcrypt: answered at once.
-    auto prepared = BasicAuth::prepare(request[http::field::authorization]);
+    auto prepared = shared_->auth->prepare(request[http::field::authorization]);
     if (!prepared) return answer_unauthorized(request.keep_alive());
     if (shared_->auth->remembered(*prepared)) return route(request);
     if (*shared_->pending_checks >= kMaxPendingChecks) {
