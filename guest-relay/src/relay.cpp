@@ -60,7 +60,7 @@ bool Relay::pump() {
   read_host(now);
   read_links(now);
   settle(now);
-  arm_timer();
+  arm_timer(now);
   watch_all();
   return port_.can_read() && core_.wants_host_input();
 }
@@ -152,12 +152,13 @@ void Relay::watch_all() {
   if (auto watched = poller_.watch_exactly(watches_); !watched) fail(std::move(watched).error());
 }
 
-void Relay::arm_timer() {
+void Relay::arm_timer(Clock::time_point now) {
+  const auto answers = core_.next_deadline();
   std::optional<Clock::time_point> earliest;
-  for (const auto& deadline : {core_.next_deadline(), port_.next_deadline(), links_.next_deadline()}) {
+  for (const auto& deadline : {answers, port_.next_deadline(), links_.next_deadline()}) {
     if (deadline && (!earliest || *deadline < *earliest)) earliest = deadline;
   }
-  timer_.arm_at(earliest);
+  timer_.fire_by(earliest, answers.has_value(), now);
 }
 
 // The core's deadlines that ran out: answer timeouts, scheduler waits.

@@ -54,7 +54,7 @@ class Relay {
   void read_host(Clock::time_point now);
   void read_links(Clock::time_point now);
   void host_gone();
-  void arm_timer();
+  void arm_timer(Clock::time_point now);
   void watch_all();
   void note_ready(const Poller::Ready& ready);
   void fail(Error error);

@@ -16,9 +16,22 @@ Result<DeadlineTimer> DeadlineTimer::create() {
   return DeadlineTimer(std::move(fd), new_open_serial());
 }
 
-void DeadlineTimer::arm_at(std::optional<Clock::time_point> when) {
-  if (when == armed_) return;
+void DeadlineTimer::fire_by(std::optional<Clock::time_point> deadline, bool in_flight,
+                            Clock::time_point now) {
+  const auto soon = now + kHorizon;
+  if (!deadline) {
+    // Left to fire once if that comes soon: a request may follow at once.
+    if (armed_ && *armed_ > soon) set(std::nullopt);
+    fired_ = false;
+    return;
+  }
+  if (armed_ && *armed_ <= *deadline) return;
+  set(in_flight && !fired_ ? std::min(*deadline, soon) : *deadline);
+}
+
+void DeadlineTimer::set(std::optional<Clock::time_point> when) {
   armed_ = when;
+  fired_ = false;
   itimerspec spec{};
   if (when) {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(when->time_since_epoch()).count();
@@ -32,7 +45,9 @@ void DeadlineTimer::arm_at(std::optional<Clock::time_point> when) {
 
 void DeadlineTimer::consume() {
   std::uint64_t expirations = 0;
-  if (::read(fd_.get(), &expirations, sizeof expirations) == sizeof expirations) armed_.reset();
+  if (::read(fd_.get(), &expirations, sizeof expirations) != sizeof expirations) return;
+  armed_.reset();
+  fired_ = true;
 }
 
 }  // namespace ktstats::relay

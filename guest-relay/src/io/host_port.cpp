@@ -148,7 +148,7 @@ void HostPort::opened(PortChannel port, std::string_view path) {
   state_ = State::kOpen;
   ever_opened_ = true;
   // The edge-triggered registration reports the port's state at once.
-  readable_ = writable_ = hung_up_ = false;
+  readable_ = writable_ = hung_up_ = peer_closing_ = false;
   host_seen_ = read_unseen_ = false;
   unseen_until_.reset();
   logger::info("serving {}", port_.channel->description());
@@ -161,7 +161,16 @@ void HostPort::on_ready(std::uint32_t events) {
   // A write to a port whose peer left fails at once, and says so.
   if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writable_ = true;
   hung_up_ = (events & (EPOLLHUP | EPOLLERR)) != 0;
+  peer_closing_ = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
   if (!(events & EPOLLHUP)) see_host();
+}
+
+// A stream socket's short read took all it held, and bytes arriving later
+// raise a new edge: no read for EAGAIN. Not so for a virtio port, whose
+// read returns one buffer of several queued, nor once the peer's end was
+// reported: only a read can still see that EOF.
+bool HostPort::drained_by_short_read() const {
+  return port_.after_eof == AfterEof::kReconnect && !peer_closing_;
 }
 
 void HostPort::see_host() {
@@ -176,6 +185,7 @@ Transfer HostPort::read(std::span<char> buffer, Clock::time_point now) {
   switch (got.kind) {
     case IoResult::Kind::kDone:
       if (!host_seen_) read_unseen_ = true;
+      if (got.bytes < buffer.size() && drained_by_short_read()) readable_ = false;
       return Transfer::moved(got.bytes);
     case IoResult::Kind::kWouldBlock:
       readable_ = false;
@@ -291,7 +301,7 @@ void HostPort::fail(int error) {
 
 void HostPort::close() {
   port_.channel.reset();
-  readable_ = writable_ = hung_up_ = false;
+  readable_ = writable_ = hung_up_ = peer_closing_ = false;
   host_seen_ = read_unseen_ = false;
   unseen_until_.reset();
 }

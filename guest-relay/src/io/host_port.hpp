@@ -74,6 +74,7 @@ class HostPort {
   Result<bool> try_open(Clock::time_point now);
   void listen_for_ports();
   void opened(PortChannel port, std::string_view path);
+  bool drained_by_short_read() const;
   void see_host();
   void end_host(bool discard_unread);
   Transfer failed(int error);
@@ -96,6 +97,8 @@ class HostPort {
   bool writable_ = false;
   // The last readiness report said the host hung up.
   bool hung_up_ = false;
+  // ... or shut down its writing side, or either.
+  bool peer_closing_ = false;
   // The host has been seen attached (a readiness report without HUP, or a
   // write that went through) since the last one left. A virtio port learns
   // of a host's arrival from a control message that the driver handles
