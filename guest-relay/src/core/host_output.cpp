@@ -10,12 +10,19 @@ namespace {
 // of the buffer, so a slow host costs no quadratic copying.
 constexpr std::size_t kCompactAfter = 64 * 1024;
 
+// `line` and its newline fit in `buffer`'s room, and not in the line's own.
+bool fits_in(const std::string& buffer, const std::string& line) {
+  return line.capacity() == line.size() && buffer.capacity() > line.size();
+}
+
 }  // namespace
 
 void HostOutput::append(std::string line, bool explicit_session) {
   // With nothing waiting, the line becomes the output: a long answer is not
-  // copied once more on its way to the port.
-  if (buffer_.empty()) {
+  // copied once more on its way to the port. Unless the output has room
+  // and the line has none for its newline: then a copy into the output
+  // costs less than regrowing the line.
+  if (buffer_.empty() && !fits_in(buffer_, line)) {
     buffer_.swap(line);
   } else {
     buffer_.append(line);

@@ -46,7 +46,9 @@ void LinkTable::close(LinkId id) {
 void LinkTable::send(LinkId id, std::string line) {
   Link& link = at(id);
   link.carried_request = true;
-  if (link.output.empty()) {
+  // The line becomes the output unless the output has room for it and its
+  // newline and the line has not: a copy costs less than regrowing it.
+  if (link.output.empty() && (line.capacity() > line.size() || link.output.capacity() <= line.size())) {
     link.output.swap(line);
   } else {
     link.output.append(line);
