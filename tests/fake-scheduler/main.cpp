@@ -8,7 +8,8 @@
 // for it. --reply-bytes N answers every request with one fixed line of N
 // bytes, built once: benchmarks measure the bridge, not this server.
 //
-// Faults: delay:MS, silent (never answers), close (closes without
+// Faults: delay:MS, stats-delay:MS (only "stats" late: a scheduler whose
+// stats take time to gather, its schema at once), silent (never answers), close (closes without
 // answering), close-mid-line, oversize:BYTES (a line that long), flood:BYTES
 // (that many bytes and no newline, connection kept open), garbage, twice
 // (answers twice), no-newline, control (a payload full of terminal control
@@ -143,7 +144,9 @@ bool respond(int fd, const std::string& line, Connection& connection,
   const auto colon = fault.find(':');
   const std::string kind = fault.substr(0, colon);
   const long number = colon == std::string::npos ? 0 : std::stol(fault.substr(colon + 1));
-  if (kind == "delay") std::this_thread::sleep_for(std::chrono::milliseconds(number));
+  if (kind == "delay" || (kind == "stats-delay" && request->req == "stats")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(number));
+  }
   if (kind == "silent") return true;
   if (kind == "close") return false;
   if (kind == "close-mid-line") {
