@@ -22,6 +22,8 @@ struct LineTooLong {
 // A complete line without its "\n" (nor a "\r" before it), or the report of
 // one that was too long.
 using Frame = std::variant<std::string, LineTooLong>;
+// The same, the line being a view valid until the next call on the framer.
+using FrameView = std::variant<std::string_view, LineTooLong>;
 
 // Splits a byte stream into lines. Frames come out in stream order and
 // partial data is kept until its newline arrives. Memory is bounded: the
@@ -36,18 +38,45 @@ class LineFramer {
 
   bool has_frame() const { return !ready_.empty(); }
   // Bytes held of an unfinished line (0 while discarding one).
-  std::size_t partial_bytes() const { return partial_.size(); }
+  std::size_t partial_bytes() const { return line_held_ ? 0 : partial_.size(); }
   // Drops the unfinished line and every frame not taken yet.
   void reset();
+
+  // Lines without a copy of each: feed_view() takes bytes that the caller
+  // keeps valid until next_view() has returned nothing or keep_unscanned()
+  // is called; next_view() frames them one line per call, handing out a view
+  // into those bytes or, for a line that came in pieces, into the framer's
+  // own storage. A framer is fed through feed() or feed_view(), not both.
+  void feed_view(std::string_view bytes);
+  std::optional<FrameView> next_view();
+  // Bytes fed and not framed yet are copied, before the caller's buffer goes.
+  void keep_unscanned();
+  bool has_unscanned() const { return !unscanned().empty(); }
+  // The last view is of the framer's own storage.
+  bool view_is_held() const { return line_held_; }
+  // Swaps that line into `storage`, whose room the framer keeps for the next
+  // line: a long line is handed on without a copy.
+  void take_held_line(std::string& storage);
 
  private:
   void finish_line(std::string_view tail);
   void take_partial(std::string_view bytes);
+  std::optional<LineTooLong> hold_partial(std::string_view bytes);
+  std::size_t line_length(std::string_view tail) const;
+  std::string_view unscanned() const;
+  void consume(std::size_t bytes);
+  void release_held();
 
   std::size_t max_line_;
   std::string partial_;
   bool discarding_ = false;
   std::deque<Frame> ready_;
+  // Of feed_view(): the caller's bytes not framed yet, or the framer's copy
+  // of them from held_pos_ on; at most one of the two is not empty.
+  std::string_view input_;
+  std::string held_;
+  std::size_t held_pos_ = 0;
+  bool line_held_ = false;  // partial_ holds the line last handed out
 };
 
 }  // namespace ktstats
