@@ -422,6 +422,55 @@ TEST_F(RelayCoreTest, HostBackpressureStopsIntake) {
   EXPECT_EQ(sent_to(kImplicitLink).size(), 6u);  // and F goes out
 }
 
+// The core frames the host's lines as views of the read buffer, which the
+// next read overwrites: lines it could not take yet must not be views of it.
+TEST_F(RelayCoreTest, HostLinesHeldBackOutliveTheReadBuffer) {
+  limits.max_queued = 10;
+  make_core();
+  host("A\nB\nC\nD\nE\n");
+  for (char answer : std::string("abcde")) reply(kImplicitLink, std::string(60, answer) + "\n");
+  // Past the high water: the lines of the next read are held back.
+  ASSERT_FALSE(core->wants_host_input());
+  std::string buffer = "F\nG\nHH";
+  host(buffer);
+  buffer.assign(buffer.size(), '#');
+  EXPECT_EQ(sent_to(kImplicitLink).size(), 5u);
+  EXPECT_EQ(host_lines().size(), 5u);
+  reply(kImplicitLink, "f\n");
+  reply(kImplicitLink, "g\n");
+  buffer = "H\n";
+  host(buffer);
+  buffer.assign(buffer.size(), '#');
+  reply(kImplicitLink, "h\n");
+  EXPECT_EQ(host_lines(), (Lines{"f", "g", "h"}));
+  EXPECT_EQ(sent_to(kImplicitLink), (Lines{"A", "B", "C", "D", "E", "F", "G", "HHH"}));
+}
+
+// A long answer comes in pieces; it reaches the host whole, whether the
+// host output is empty (the line is swapped in) or not (it is copied).
+TEST_F(RelayCoreTest, AnswersInPiecesReachTheHostWhole) {
+  limits.max_line = 100 * 1024;
+  limits.host_output_high_water = 1024 * 1024;
+  make_core();
+  const std::string big(90 * 1024, 'x');
+  const std::string other(70 * 1024, 'y');
+  auto in_pieces = [&](const std::string& line) {
+    const std::string bytes = line + "\n";
+    for (std::size_t i = 0; i < bytes.size(); i += 16 * 1024) {
+      std::string piece = bytes.substr(i, 16 * 1024);
+      reply(kImplicitLink, piece);
+      piece.assign(piece.size(), '#');
+    }
+  };
+  host("A\nB\nC\n");
+  in_pieces(big);
+  in_pieces(other);
+  EXPECT_EQ(host_lines(), (Lines{big, other}));
+  in_pieces(big);
+  EXPECT_EQ(host_lines(), (Lines{big}));
+  EXPECT_TRUE(core->idle());
+}
+
 TEST_F(RelayCoreTest, HostOutputIsCompactedAsTheHostReadsSlowly) {
   limits.max_line = 100 * 1024;
   limits.host_output_high_water = 1024 * 1024;

@@ -27,6 +27,15 @@ void HostOutput::append(std::string line, bool explicit_session) {
   } else {
     buffer_.append(line);
   }
+  ended_line(explicit_session);
+}
+
+void HostOutput::append_copy(std::string_view line, bool explicit_session) {
+  buffer_.append(line);
+  ended_line(explicit_session);
+}
+
+void HostOutput::ended_line(bool explicit_session) {
   buffer_.push_back('\n');
   if (explicit_session) explicit_end_ = buffer_.size();
 }

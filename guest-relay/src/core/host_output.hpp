@@ -16,6 +16,14 @@ class HostOutput {
   // Appends `line` and its newline. `explicit_session`: the line belongs to
   // an explicit session or to none (not to the implicit session).
   void append(std::string line, bool explicit_session);
+  void append_copy(std::string_view line, bool explicit_session);
+  // With nothing unsent: `swap_in(buffer)` swaps a line into the (empty)
+  // buffer, taking its room in exchange, and the newline is appended.
+  template <typename SwapIn>
+  void adopt(SwapIn swap_in, bool explicit_session) {
+    swap_in(buffer_);
+    ended_line(explicit_session);
+  }
   std::string_view pending() const;
   void written(std::size_t bytes);
   std::size_t pending_bytes() const { return buffer_.size() - sent_; }
@@ -30,6 +38,8 @@ class HostOutput {
   void clear();
 
  private:
+  void ended_line(bool explicit_session);
+
   std::string buffer_;
   std::size_t sent_ = 0;
   // Past the last byte of an explicit session's line; 0 when none is unsent.

@@ -43,16 +43,10 @@ void LinkTable::close(LinkId id) {
   reset(id);
 }
 
-void LinkTable::send(LinkId id, std::string line) {
+void LinkTable::send(LinkId id, std::string_view line) {
   Link& link = at(id);
   link.carried_request = true;
-  // The line becomes the output unless the output has room for it and its
-  // newline and the line has not: a copy costs less than regrowing it.
-  if (link.output.empty() && (line.capacity() > line.size() || link.output.capacity() <= line.size())) {
-    link.output.swap(line);
-  } else {
-    link.output.append(line);
-  }
+  link.output.append(line);
   link.output.push_back('\n');
 }
 

@@ -62,7 +62,8 @@ class LinkTable {
   void reset(LinkId id);
   void close(LinkId id);  // kClose whatever the state, and reset
 
-  void send(LinkId id, std::string line);
+  // Copies `line` and its newline into the link's output.
+  void send(LinkId id, std::string_view line);
   std::string_view output(LinkId id) const;
   void output_written(LinkId id, std::size_t bytes);
   // The line sent, when no byte of it was written: it is taken back.

@@ -37,20 +37,23 @@ bool RelayCore::host_backed_up() const {
 bool RelayCore::answers_backed_up() const { return queue_.answers() >= limits_.max_queued_answers; }
 
 bool RelayCore::wants_host_input() const {
-  return !host_framer_.has_frame() && !host_backed_up() && !answers_backed_up();
+  return !host_framer_.has_unscanned() && !host_backed_up() && !answers_backed_up();
 }
 
+// Lines are taken as views of the read buffer; what is left when the host
+// output backs up is copied, the buffer being the next read's.
 void RelayCore::on_host_bytes(Clock::time_point now, std::string_view bytes) {
-  host_framer_.feed(bytes);
+  host_framer_.feed_view(bytes);
   take_host_lines(now);
+  host_framer_.keep_unscanned();
 }
 
 void RelayCore::take_host_lines(Clock::time_point now) {
   while (!host_backed_up() && !answers_backed_up()) {
-    auto frame = host_framer_.next();
+    auto frame = host_framer_.next_view();
     if (!frame) break;
-    if (auto* line = std::get_if<std::string>(&*frame)) {
-      take_line(std::move(*line));
+    if (const auto* line = std::get_if<std::string_view>(&*frame)) {
+      take_line(*line);
     } else {
       ++counters_.requests;
       queue_.push_answer(selected_.value_or(kNoLink),
@@ -65,12 +68,12 @@ void RelayCore::take_host_lines(Clock::time_point now) {
   pump(now);
 }
 
-void RelayCore::take_line(std::string line) {
+void RelayCore::take_line(std::string_view line) {
   if (is_blank(line)) return;
   auto control = decode_control_line(line);
   if (!control) {
     ++counters_.requests;
-    queue_request(std::move(line));
+    queue_request(line);
   } else if (auto* sync = std::get_if<SyncLine>(&*control)) {
     on_sync(std::move(sync->nonce));
   } else if (auto* open = std::get_if<OpenLine>(&*control)) {
@@ -162,7 +165,7 @@ void RelayCore::select_none(std::string id) {
   unselected_ = std::move(id);
 }
 
-void RelayCore::queue_request(std::string line) {
+void RelayCore::queue_request(std::string_view line) {
   if (!selected_) {
     queue_.push_answer(kNoLink, encode_relay_error(RelayErrorKind::kNoSession,
                                                    "session " + unselected_ + " is not open"));
@@ -182,7 +185,7 @@ void RelayCore::queue_request(std::string line) {
                                            std::to_string(limits_.max_queued_bytes) + " bytes)"));
     return;
   }
-  queue_.push_request(*selected_, std::move(line));
+  queue_.push_request(*selected_, line);
 }
 
 // ---------------------------------------------------------------- the queue
@@ -228,7 +231,8 @@ void RelayCore::start_head(Clock::time_point now) {
 
 void RelayCore::send_head(Clock::time_point now) {
   WorkEntry& head = queue_.front();
-  links_.send(head.link, std::move(head.line));
+  links_.send(head.link, head.line);
+  head.line.clear();  // its room is kept for the next request
   head_ = Head::kInFlight;
   head_since_ = now;
 }
@@ -237,6 +241,20 @@ void RelayCore::finish_head(LinkId owner, std::string line) {
   head_ = Head::kIdle;
   queue_.pop_front();
   emit(owner, std::move(line));
+}
+
+// The scheduler's answer goes into the host output, copied once; one that
+// came in pieces and that nothing waits before is swapped in, not copied.
+void RelayCore::answer_head(LinkId owner, std::string_view line, LineFramer& framer) {
+  head_ = Head::kIdle;
+  queue_.pop_front();
+  const bool explicit_session = owner != kImplicitLink;
+  if (framer.view_is_held() && host_output_.empty()) {
+    host_output_.adopt([&framer](std::string& buffer) { framer.take_held_line(buffer); },
+                       explicit_session);
+  } else {
+    host_output_.append_copy(line, explicit_session);
+  }
 }
 
 void RelayCore::close_head_session() {
@@ -297,13 +315,13 @@ void RelayCore::on_link_waiting(LinkId id, std::string reason) {
 void RelayCore::on_link_bytes(Clock::time_point now, LinkId id, std::string_view bytes) {
   if (links_.state(id) != LinkTable::State::kConnected) return;
   LinkTable::Link& source = links_.at(id);
-  source.framer.feed(bytes);
-  while (auto frame = source.framer.next()) {
-    if (auto* line = std::get_if<std::string>(&*frame)) {
+  source.framer.feed_view(bytes);
+  while (auto frame = source.framer.next_view()) {
+    if (const auto* line = std::get_if<std::string_view>(&*frame)) {
       // A blank line is no answer, whenever it comes.
       if (is_blank(*line)) continue;
       if (head_is(id, Head::kInFlight)) {
-        finish_head(id, std::move(*line));
+        answer_head(id, *line, source.framer);
         continue;
       }
       // Nobody on this connection asked: it is no answer to the next

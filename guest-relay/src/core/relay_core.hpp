@@ -127,19 +127,20 @@ class RelayCore {
   enum class Head { kIdle, kAwaitingConnect, kInFlight };
 
   void take_host_lines(Clock::time_point now);
-  void take_line(std::string line);
+  void take_line(std::string_view line);
   void on_sync(std::string nonce);
   void on_open(std::string id);
   void on_select(const std::string& id);
   void on_close(std::string id);
   void select_none(std::string id);
   void replace_implicit_session();
-  void queue_request(std::string line);
+  void queue_request(std::string_view line);
 
   void pump(Clock::time_point now);
   void start_head(Clock::time_point now);
   void send_head(Clock::time_point now);
   void finish_head(LinkId owner, std::string line);
+  void answer_head(LinkId owner, std::string_view line, LineFramer& framer);
   void resend_head(Clock::time_point now, std::string line);
   void close_head_session();
   bool head_is(LinkId link, Head state) const;

@@ -3,12 +3,23 @@
 #include <utility>
 
 namespace ktstats::relay {
+namespace {
+
+constexpr std::size_t kSpareRoom = 4096;
+
+}  // namespace
 
 void WorkQueue::push_request(LinkId link, std::string line) {
   if (waiting_by_link_.size() <= link) waiting_by_link_.resize(link + 1, 0);
   ++waiting_by_link_[link];
   waiting_bytes_ += line.size();
   entries_.push_back({WorkEntry::Kind::kRequest, link, std::move(line)});
+}
+
+void WorkQueue::push_request(LinkId link, std::string_view line) {
+  std::string copy = std::move(spare_);
+  copy.assign(line);
+  push_request(link, std::move(copy));
 }
 
 void WorkQueue::push_answer(LinkId owner, std::string line) {
@@ -34,8 +45,14 @@ void WorkQueue::start_front() {
 }
 
 void WorkQueue::pop_front() {
-  if (!front_started_) unqueue(entries_.front());
+  WorkEntry& front = entries_.front();
+  if (!front_started_) unqueue(front);
   front_started_ = false;
+  // Only the room of a request of common size is kept.
+  if (front.kind == WorkEntry::Kind::kRequest && front.line.capacity() <= kSpareRoom &&
+      front.line.capacity() > spare_.capacity()) {
+    spare_ = std::move(front.line);
+  }
   entries_.pop_front();
 }
 

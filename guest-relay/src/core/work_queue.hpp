@@ -37,6 +37,8 @@ class WorkQueue {
   bool front_started() const { return front_started_; }
 
   void push_request(LinkId link, std::string line);
+  // The same, the line copied into the room of one served before.
+  void push_request(LinkId link, std::string_view line);
   // A run of the same answer for the same owner is one entry, so a host
   // that keeps sending what is refused costs no memory.
   void push_answer(LinkId owner, std::string line);
@@ -61,6 +63,8 @@ class WorkQueue {
   void unqueue(const WorkEntry& entry);
 
   std::deque<WorkEntry> entries_;
+  // The room of a request served, for the next one's copy.
+  std::string spare_;
   bool front_started_ = false;
   std::vector<std::size_t> waiting_by_link_;  // indexed by LinkId
   std::size_t waiting_bytes_ = 0;
