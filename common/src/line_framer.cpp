@@ -137,6 +137,9 @@ void LineFramer::take_held_line(std::string& storage) {
   if (!line_held_) return;
   storage.swap(partial_);
   partial_.clear();
+  // The room taken in exchange may be far larger than a line (an output
+  // that grew under a backlog): kept, it would stay with this framer.
+  if (partial_.capacity() > max_line_ + 1) std::string().swap(partial_);
   line_held_ = false;
 }
 

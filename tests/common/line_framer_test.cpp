@@ -264,6 +264,22 @@ TEST(LineFramerViews, AHeldLineIsSwappedOutWithoutACopy) {
   EXPECT_EQ(next.data(), room);
 }
 
+// Room far larger than a line (an output grown under a backlog) is not
+// kept by the framer it was swapped into.
+TEST(LineFramerViews, SwappedInRoomIsKeptOnlyUpToALine) {
+  LineFramer framer(1000);
+  framer.feed_view("a piece ");
+  EXPECT_FALSE(framer.next_view().has_value());
+  framer.feed_view("and the rest\n");
+  ASSERT_TRUE(framer.next_view().has_value());
+  ASSERT_TRUE(framer.view_is_held());
+  std::string storage;
+  storage.reserve(1'000'000);
+  framer.take_held_line(storage);
+  EXPECT_EQ(storage, "a piece and the rest");
+  EXPECT_LE(framer.held_capacity(), 1001u);
+}
+
 TEST(LineFramerViews, OversizeLineReportedOnceAndHoldsNothing) {
   LineFramer framer(1024);
   const std::string chunk(4096, 'z');

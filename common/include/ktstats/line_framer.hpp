@@ -57,6 +57,8 @@ class LineFramer {
   // Swaps that line into `storage`, whose room the framer keeps for the next
   // line: a long line is handed on without a copy.
   void take_held_line(std::string& storage);
+  // The room the framer keeps for lines in pieces: at most a line's.
+  std::size_t held_capacity() const { return partial_.capacity(); }
 
  private:
   void finish_line(std::string_view tail);

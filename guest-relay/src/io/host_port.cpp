@@ -168,7 +168,9 @@ void HostPort::on_ready(std::uint32_t events) {
 // A stream socket's short read took all it held, and bytes arriving later
 // raise a new edge: no read for EAGAIN. Not so for a virtio port, whose
 // read returns one buffer of several queued, nor once the peer's end was
-// reported: only a read can still see that EOF.
+// reported: only a read can still see that EOF. (A host sending with
+// MSG_OOB cuts a read short with bytes behind it; they wait for its next
+// write: it delays only its own requests.)
 bool HostPort::drained_by_short_read() const {
   return port_.after_eof == AfterEof::kReconnect && !peer_closing_;
 }
