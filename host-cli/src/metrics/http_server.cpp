@@ -139,6 +139,11 @@ struct Shared {
   bool accept_failing = false;  // warned once per run of failures
 };
 
+bool has_line_end(const beast::flat_buffer& buffer) {
+  const std::string_view bytes(static_cast<const char*>(buffer.data().data()), buffer.size());
+  return bytes.find('\n') != std::string_view::npos;
+}
+
 std::string_view reason_text(unsigned status) {
   return http::obsolete_reason(static_cast<http::status>(status));
 }
@@ -230,9 +235,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_read(beast::error_code error) {
     if (!error) return handle(parser_->get());
     if (error == http::error::header_limit) {
-      // The parser sets the target once the request line is whole: without
-      // one, the request line alone is past the limit.
-      if (parser_->get().target().empty()) return answer_error(414, "request target too long");
+      // The request line alone is past the limit when the parser has not
+      // taken it (it sets the target once it has) and no line end is among
+      // the bytes read (a request line split across reads is only parsed
+      // with the whole header).
+      if (parser_->get().target().empty() && !has_line_end(buffer_)) {
+        return answer_error(414, "request target too long");
+      }
       return answer_error(431, "request headers too large");
     }
     if (error == http::error::body_limit) return answer_error(413, "request body too large");
@@ -261,7 +270,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
     // RFC 9112 6.3: a request whose last transfer coding is not chunked has
     // a body of unknown length; what follows it cannot be read as a request.
-    if (request.count(http::field::transfer_encoding) > 0 && !request.chunked()) {
+    // HTTP/1.0 has no transfer codings at all (6.1: faulty framing).
+    if (request.count(http::field::transfer_encoding) > 0 && (!request.chunked() || request.version() < 11)) {
       return answer_error(400, "a transfer coding other than chunked last");
     }
     if (refuse_) return answer_error(503, "too many connections");
