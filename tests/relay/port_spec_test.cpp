@@ -46,11 +46,19 @@ TEST_F(PortSpecTest, DefaultTakesAnUnnamedPortAsItsFallbackUntilTheNamedOneAppea
   EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kDefault)), "/dev/vport0p2");
   EXPECT_TRUE(is_fallback(spec(PortSpec::Kind::kDefault), "/dev/vport0p2"));
   add_port("vport0p1", "org.ktstats.stats");
-  EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kDefault), "/dev/vport0p2"));
+  // Still the fallback once the named port appeared (also when it appeared
+  // while the fallback was being opened): the one to leave.
+  EXPECT_TRUE(is_fallback(spec(PortSpec::Kind::kDefault), "/dev/vport0p2"));
   EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kDefault)), "/dev/vport0p1");
   EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kDefault), "/dev/vport0p1"));
   EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kName, "x"), "/dev/vport0p2"));
   EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kPath, "/dev/vport0p2"), "/dev/vport0p2"));
+}
+
+TEST_F(PortSpecTest, TheDefaultPathCarryingTheDefaultNameIsNoFallback) {
+  add_port("vport0p2", "org.ktstats.stats");
+  EXPECT_EQ(resolve_port_path(spec(PortSpec::Kind::kDefault)), "/dev/vport0p2");
+  EXPECT_FALSE(is_fallback(spec(PortSpec::Kind::kDefault), "/dev/vport0p2"));
 }
 
 TEST_F(PortSpecTest, OnlyNamedSpecsListenForPorts) {

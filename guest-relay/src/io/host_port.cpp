@@ -136,7 +136,9 @@ void HostPort::opened(PortChannel port, std::string_view path) {
   waiter_.stop();
   path_ = path;
   on_fallback_ = is_fallback(spec_, path);
-  recheck_ = false;
+  // A name that reached sysfs while the fallback was being opened raised
+  // its uevent before the relay listened for it: looked for once now.
+  recheck_ = on_fallback_;
   // Listened to while serving the fallback: the named port may appear yet.
   if (on_fallback_) {
     listen_for_ports();

@@ -36,13 +36,15 @@ std::optional<std::string> find_named_port(const std::string& sysfs_dir, std::st
   return found;
 }
 
+// The name the default path's port carries; empty while it has none.
+std::string default_path_name(const std::string& sysfs_dir) {
+  const auto slash = kDefaultPortPath.rfind('/');
+  return read_first_line(sysfs_dir + "/" + std::string(kDefaultPortPath.substr(slash + 1)) + "/name");
+}
+
 // A port that carries a name is its owner's: the default path is taken only
 // while it has none.
-bool default_path_is_named(const std::string& sysfs_dir) {
-  const auto slash = kDefaultPortPath.rfind('/');
-  return !read_first_line(sysfs_dir + "/" + std::string(kDefaultPortPath.substr(slash + 1)) + "/name")
-              .empty();
-}
+bool default_path_is_named(const std::string& sysfs_dir) { return !default_path_name(sysfs_dir).empty(); }
 
 }  // namespace
 
@@ -61,7 +63,7 @@ std::optional<std::string> resolve_port_path(const PortSpec& spec) {
 
 bool is_fallback(const PortSpec& spec, std::string_view path) {
   return spec.kind == PortSpec::Kind::kDefault && path == kDefaultPortPath &&
-         !find_named_port(spec.sysfs_dir, kDefaultPortName);
+         default_path_name(spec.sysfs_dir) != kDefaultPortName;
 }
 
 std::string port_parent_dir(const PortSpec& spec) {

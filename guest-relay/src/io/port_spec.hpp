@@ -29,10 +29,11 @@ struct PortSpec {
 // another name (another program's port).
 std::optional<std::string> resolve_port_path(const PortSpec& spec);
 
-// Whether `path` is the default's fallback, kDefaultPortPath taken while no
-// port is named kDefaultPortName: a port's name reaches sysfs only after its
-// device node, so it is left when the named port appears or when it turns
-// out to carry another name.
+// Whether `path` is the default's fallback: kDefaultPortPath, taken while no
+// port was named kDefaultPortName, and not itself carrying that name. A
+// port's name reaches sysfs only after its device node, so the fallback is
+// left when the named port appears (even while it was being opened) or when
+// it turns out to carry another name.
 bool is_fallback(const PortSpec& spec, std::string_view path);
 
 // Whether the spec names its port by name (the default does), so that the
