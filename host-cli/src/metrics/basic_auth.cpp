@@ -181,11 +181,6 @@ bool BasicAuth::verify(const Prepared& prepared) const {
   return true;
 }
 
-bool BasicAuth::check_remembered(std::string_view authorization) const {
-  const auto prepared = prepare(authorization);
-  return prepared && remembered(*prepared);
-}
-
 bool BasicAuth::check(std::string_view authorization) const {
   const auto prepared = prepare(authorization);
   return prepared && verify(*prepared);

@@ -70,10 +70,6 @@ class BasicAuth {
   // is remembered. Safe to call from several threads.
   bool check(std::string_view authorization) const;
 
-  // Whether it names a user and the password remembered for them: no
-  // bcrypt, so cheap; false says nothing (check() decides).
-  bool check_remembered(std::string_view authorization) const;
-
  private:
   std::map<std::string, std::string> users_;
   std::string dummy_hash_;

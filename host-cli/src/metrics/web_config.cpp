@@ -29,10 +29,10 @@ std::string where(const std::string& path, const YAML::Mark& mark) {
 
 // yaml-cpp keeps both entries of a key given twice; which one counts would
 // be a guess, so the file is refused.
-bool given_once(const std::string& path, const YAML::Node& key, std::set<std::string>& seen,
-                std::string* why) {
+bool given_once(const std::string& path, const YAML::Node& key, std::string_view what,
+                std::set<std::string>& seen, std::string* why) {
   if (seen.insert(key.Scalar()).second) return true;
-  *why = where(path, key.Mark()) + ": key '" + escape_for_terminal(key.Scalar(), 100) +
+  *why = where(path, key.Mark()) + ": " + std::string(what) + " '" + escape_for_terminal(key.Scalar(), 100) +
          "' is given twice";
   return false;
 }
@@ -164,7 +164,7 @@ std::optional<TlsServerConfig> tls_server_config(const std::string& path, const 
   bool auth_given = false;
   std::set<std::string> seen;
   for (const auto& entry : node) {
-    if (!given_once(path, entry.first, seen, why)) return std::nullopt;
+    if (!given_once(path, entry.first, "key", seen, why)) return std::nullopt;
     const std::string key = entry.first.Scalar();
     const YAML::Node& value = entry.second;
     if (key == "cert_file" || key == "key_file" || key == "client_ca_file") {
@@ -248,6 +248,7 @@ std::optional<std::map<std::string, std::string>> basic_auth_users(const std::st
     return std::nullopt;
   }
   std::map<std::string, std::string> users;
+  std::set<std::string> seen;
   for (const auto& entry : node) {
     const std::string name = entry.first.Scalar();
     auto hash = scalar(path, entry.second, "basic_auth_users." + escape_for_terminal(name, 100), why);
@@ -269,11 +270,8 @@ std::optional<std::map<std::string, std::string>> basic_auth_users(const std::st
              "; each step doubles the time of every login check";
       return std::nullopt;
     }
-    if (!users.emplace(name, *hash).second) {
-      *why = where(path, entry.first.Mark()) + ": user '" + escape_for_terminal(name, 100) +
-             "' is given twice";
-      return std::nullopt;
-    }
+    if (!given_once(path, entry.first, "user", seen, why)) return std::nullopt;
+    users.emplace(name, *hash);
   }
   warn_if_costs_differ(path, users);
   return users;
@@ -305,7 +303,7 @@ std::optional<WebConfig> load_web_config(const std::string& path, std::string* w
   try {
     std::set<std::string> seen;
     for (const auto& entry : root) {
-      if (!given_once(path, entry.first, seen, why)) return std::nullopt;
+      if (!given_once(path, entry.first, "key", seen, why)) return std::nullopt;
       const std::string key = entry.first.Scalar();
       if (key == "tls_server_config") {
         auto tls = tls_server_config(path, entry.second, why);
