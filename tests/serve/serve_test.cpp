@@ -233,7 +233,7 @@ TEST_F(Serve, OneVmsOutageIsAnsweredWithErrorsAndTheOtherNeverNotices) {
 
   // vm1's relay killed with a request in flight (its scheduler stopped, so
   // the request cannot be answered first).
-  vm1.server->signal(SIGSTOP);
+  ASSERT_TRUE(vm1.server->stop());
   ASSERT_TRUE(a.send_line(kStats));
   vm1.relay->signal(SIGKILL);
   ASSERT_TRUE(vm1.relay->wait());
@@ -287,7 +287,7 @@ TEST_F(Serve, APausedVmWithEverySessionHeldAnswersAgainWithoutANewConnection) {
     ASSERT_EQ(errno_of(answer), 0) << i << ": " << answer << serve->stderr_text();
   }
   // The VM paused past the request timeout with a request in flight.
-  vm.relay->signal(SIGSTOP);
+  ASSERT_TRUE(vm.relay->stop());
   ASSERT_TRUE(clients[0].send_line(kStats));
   const auto timed_out = clients[0].read_line();
   ASSERT_TRUE(timed_out) << serve->stderr_text();

@@ -133,6 +133,17 @@ bool Process::wait_for_stderr(std::string_view text, std::chrono::milliseconds t
 
 void Process::signal(int signo) const { ::kill(pid_, signo); }
 
+bool Process::stop() const {
+  if (::kill(pid_, SIGSTOP) != 0) return false;
+  // SIGSTOP cannot be caught: the child stops or ends, and waitid returns
+  // for either; WNOWAIT leaves an end to be reaped by wait().
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WEXITED | WNOWAIT) != 0) {
+    if (errno != EINTR) return false;
+  }
+  return info.si_code == CLD_STOPPED;
+}
+
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   if (status_) return status_;
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));

@@ -48,6 +48,10 @@ class Process {
   bool wait_for_stderr(std::string_view text, std::chrono::milliseconds timeout = 10s) const;
 
   void signal(int signo) const;
+  // SIGSTOP, and returns once the kernel reports every thread stopped (a
+  // stop sent by kill() takes effect later, thread by thread); false if the
+  // process ended instead.
+  bool stop() const;
   // Exit status (or 128 + signal), or nullopt if it did not end in time.
   std::optional<int> wait(std::chrono::milliseconds timeout = 10s);
 
